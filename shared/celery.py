@@ -1,0 +1,80 @@
+"""The one Celery configuration, used by the worker, beat and the web app (to enqueue)."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from shared import task_names
+from shared.config import Settings
+
+# kombu re-delivers an unacked message after this long; every retry delay stays far below it
+VISIBILITY_TIMEOUT_S = 3600
+# retries of transient PostgreSQL/Redis errors: 1 s, 2 s, 4 s … capped well under the timeout
+TASK_MAX_RETRIES = 8
+TASK_RETRY_BACKOFF_MAX_S = 60
+
+
+def make_celery(settings: Settings) -> Celery:
+    """Build the Celery app; `settings` rides along in conf for the tasks' resources."""
+    app = Celery("quiz", set_as_current=True)
+    socket_options = {
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+    }
+    app.conf.update(
+        broker_url=settings.celery_broker_url,
+        # status lives in Redis and PostgreSQL (see shared/quiz/task_status.py), not in a backend
+        task_ignore_result=True,
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        task_default_queue=task_names.SCORING_QUEUE,
+        task_queues=[Queue(task_names.SCORING_QUEUE, routing_key=task_names.SCORING_QUEUE)],
+        task_routes={"quiz.*": {"queue": task_names.SCORING_QUEUE}},
+        # at-least-once delivery; the database makes the effect exactly once
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # tasks take milliseconds: a few in hand per process hides the broker round trip
+        worker_prefetch_multiplier=8,
+        task_time_limit=60,
+        task_soft_time_limit=45,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S, **socket_options},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        visibility_timeout=VISIBILITY_TIMEOUT_S,
+        # a broker outage must become a quick error at the API, never a hung request
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.2,
+        },
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=False,
+        beat_schedule={
+            "requeue-stale-answers": {
+                "task": task_names.REQUEUE_STALE_ANSWERS,
+                "schedule": settings.requeue_interval_s,
+            },
+            "relay-outbox": {
+                "task": task_names.RELAY_OUTBOX,
+                "schedule": settings.outbox_relay_interval_s,
+            },
+            "forget-idempotency-keys": {
+                "task": task_names.FORGET_IDEMPOTENCY_KEYS,
+                "schedule": 600.0,
+            },
+        },
+        quiz_settings=settings,
+    )
+    if settings.celery_broker_url.startswith(("amqp://", "pyamqp://")):
+        # RabbitMQ: durable queues and persistent messages survive a broker restart
+        app.conf.task_default_delivery_mode = "persistent"
+    app.set_default()
+    return app

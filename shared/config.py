@@ -1,0 +1,120 @@
+"""Settings for every process, read from the environment in one place."""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from dotenv import load_dotenv
+
+T = TypeVar("T")
+
+DEV_HOST_KEY = "dev-host-key"
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """A variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/quiz"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    host_key: str = DEV_HOST_KEY
+    secret_key: str = DEV_SECRET_KEY
+    port: int = 8000
+    # how long a participant token stays valid
+    token_max_age_s: int = 24 * 3600
+    # how long an Idempotency-Key is remembered for a participant
+    idempotency_ttl_s: int = 24 * 3600
+    # how long the task status record lives in Redis (PostgreSQL answers after that)
+    task_status_ttl_s: int = 3600
+    # an accepted answer not scored after this long is sent to the workers again
+    requeue_after_s: int = 30
+    requeue_interval_s: float = 10.0
+    # an outbox event still unpublished after this long is published by the relay
+    outbox_relay_after_s: int = 10
+    outbox_relay_interval_s: float = 10.0
+    # deliveries of one answer's task before it is rejected as poison
+    max_delivery_attempts: int = 5
+    db_pool_size: int = 10
+    redis_socket_timeout_s: float = 2.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+        """Build settings from `environ` (default: os.environ plus `.env`, real variables win)."""
+        if environ is None:
+            if dotenv:
+                load_dotenv(override=False)
+            environ = os.environ
+        env = _get(environ, "QUIZ_ENV", Environment, Environment.DEVELOPMENT)
+        redis_url = environ.get("REDIS_URL") or cls.redis_url
+        settings = cls(
+            env=env,
+            database_url=environ.get("DATABASE_URL") or cls.database_url,
+            redis_url=redis_url,
+            celery_broker_url=environ.get("CELERY_BROKER_URL") or redis_url,
+            host_key=environ.get("QUIZ_HOST_KEY") or "",
+            secret_key=environ.get("SECRET_KEY") or "",
+            port=_get(environ, "PORT", int, cls.port),
+            token_max_age_s=_get(environ, "QUIZ_TOKEN_MAX_AGE_S", int, cls.token_max_age_s),
+            idempotency_ttl_s=_get(environ, "QUIZ_IDEMPOTENCY_TTL_S", int, cls.idempotency_ttl_s),
+            task_status_ttl_s=_get(environ, "QUIZ_TASK_STATUS_TTL_S", int, cls.task_status_ttl_s),
+            requeue_after_s=_get(environ, "QUIZ_REQUEUE_AFTER_S", int, cls.requeue_after_s),
+            requeue_interval_s=_get(
+                environ, "QUIZ_REQUEUE_INTERVAL_S", float, cls.requeue_interval_s
+            ),
+            outbox_relay_after_s=_get(
+                environ, "QUIZ_OUTBOX_RELAY_AFTER_S", int, cls.outbox_relay_after_s
+            ),
+            outbox_relay_interval_s=_get(
+                environ, "QUIZ_OUTBOX_RELAY_INTERVAL_S", float, cls.outbox_relay_interval_s
+            ),
+            max_delivery_attempts=_get(
+                environ, "QUIZ_MAX_DELIVERY_ATTEMPTS", int, cls.max_delivery_attempts
+            ),
+            db_pool_size=_get(environ, "QUIZ_DB_POOL_SIZE", int, cls.db_pool_size),
+            redis_socket_timeout_s=_get(
+                environ, "QUIZ_REDIS_SOCKET_TIMEOUT_S", float, cls.redis_socket_timeout_s
+            ),
+        )
+        return settings.with_secrets_checked()
+
+    def with_secrets_checked(self) -> Settings:
+        """Fill development secrets outside production; refuse to run production without them."""
+        missing = [
+            name
+            for name, value in (("QUIZ_HOST_KEY", self.host_key), ("SECRET_KEY", self.secret_key))
+            if not value
+        ]
+        if not missing:
+            return self
+        if self.env is Environment.PRODUCTION:
+            raise SettingsError(f"{' and '.join(missing)} must be set when QUIZ_ENV=production")
+        return replace(
+            self,
+            host_key=self.host_key or DEV_HOST_KEY,
+            secret_key=self.secret_key or DEV_SECRET_KEY,
+        )
+
+
+def _get(environ: Mapping[str, str], name: str, convert: Callable[[str], T], default: T) -> T:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return convert(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None

@@ -1,0 +1,177 @@
+"""The quiz schema: quizzes, questions, choices, participants, answers and the outbox."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.db import Base
+
+
+class QuizStatus(enum.StrEnum):
+    LOBBY = "lobby"
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+class QuestionStatus(enum.StrEnum):
+    PENDING = "pending"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class AnswerState(enum.StrEnum):
+    ACCEPTED = "accepted"
+    SCORED = "scored"
+    REJECTED = "rejected"
+
+
+def _in(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Quiz(Base):
+    __tablename__ = "quizzes"
+    __table_args__ = (CheckConstraint(_in("status", QuizStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), server_default=QuizStatus.LOBBY.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="quiz", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("quiz_id", "position"),
+        CheckConstraint(_in("status", QuestionStatus), name="status"),
+        CheckConstraint("points IN (0, 1000, 2000)", name="points"),
+        CheckConstraint("time_limit_s > 0", name="time_limit_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    time_limit_s: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default=QuestionStatus.PENDING.value)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    quiz: Mapped[Quiz] = relationship(back_populates="questions")
+    choices: Mapped[list[Choice]] = relationship(
+        back_populates="question", order_by="Choice.position", cascade="all, delete-orphan"
+    )
+
+
+class Choice(Base):
+    __tablename__ = "choices"
+    __table_args__ = (UniqueConstraint("question_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    is_correct: Mapped[bool] = mapped_column(Boolean)
+
+    question: Mapped[Question] = relationship(back_populates="choices")
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (
+        # display names are unique per quiz, whatever their case
+        Index(
+            "uq_participants_quiz_id_display_name",
+            "quiz_id",
+            func.lower(text("display_name")),
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
+    display_name: Mapped[str] = mapped_column(String(40))
+    total_score: Mapped[int] = mapped_column(Integer, server_default="0")
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    __table_args__ = (
+        # answer once: the authoritative check on the submit path
+        UniqueConstraint("participant_id", "question_id"),
+        # an Idempotency-Key names one answer of one participant
+        UniqueConstraint("participant_id", "idempotency_key"),
+        CheckConstraint(_in("state", AnswerState), name="state"),
+        # the re-enqueue job scans only answers still waiting for a worker
+        Index(
+            "ix_answers_accepted_enqueued_at",
+            "enqueued_at",
+            postgresql_where=text("state = 'accepted'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    choice_id: Mapped[int] = mapped_column(ForeignKey("choices.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), server_default=AnswerState.ACCEPTED.value)
+    reject_reason: Mapped[str | None] = mapped_column(String(64))
+    task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+    points: Mapped[int | None] = mapped_column(Integer)
+    streak_bonus: Mapped[int | None] = mapped_column(Integer)
+    total_score_after: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_unpublished_created_at",
+            "created_at",
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("answers.id", ondelete="SET NULL"), unique=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

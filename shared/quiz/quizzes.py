@@ -1,0 +1,164 @@
+"""Running a quiz: create it, let participants join, open and close its questions."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from shared.errors import Conflict, NotFound
+from shared.models import Choice, Participant, Question, QuestionStatus, Quiz, QuizStatus
+from shared.quiz.state import quiz_state_of, save_quiz_state
+
+# no 0/O or 1/I: codes are read off a big screen and typed on phones
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+DEFAULT_TIME_LIMIT_S = 20
+DEFAULT_POINTS = 1000
+
+
+@dataclass(frozen=True)
+class ChoiceSpec:
+    text: str
+    correct: bool
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    text: str
+    choices: Sequence[ChoiceSpec]
+    time_limit_s: int = DEFAULT_TIME_LIMIT_S
+    points: int = DEFAULT_POINTS
+
+
+@dataclass(frozen=True)
+class QuizSpec:
+    title: str
+    questions: Sequence[QuestionSpec] = field(default_factory=tuple)
+
+
+def normalize_code(quiz_code: str) -> str:
+    """Join codes are case-insensitive; they are stored upper-case."""
+    return quiz_code.strip().upper()
+
+
+def new_join_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def create_quiz(session: Session, spec: QuizSpec) -> Quiz:
+    """Store a quiz under a fresh join code (retrying the rare code collision)."""
+    for _ in range(10):
+        quiz = Quiz(code=new_join_code(), title=spec.title, status=QuizStatus.LOBBY.value)
+        quiz.questions = [
+            Question(
+                position=position,
+                text=q.text,
+                time_limit_s=q.time_limit_s,
+                points=q.points,
+                status=QuestionStatus.PENDING.value,
+                choices=[
+                    Choice(position=i, text=c.text, is_correct=c.correct)
+                    for i, c in enumerate(q.choices, start=1)
+                ],
+            )
+            for position, q in enumerate(spec.questions, start=1)
+        ]
+        try:
+            with session.begin_nested():
+                session.add(quiz)
+        except IntegrityError:
+            continue
+        return quiz
+    raise RuntimeError("could not find a free join code after 10 tries")
+
+
+def get_quiz(session: Session, quiz_code: str, *, for_update: bool = False) -> Quiz:
+    query = (
+        select(Quiz)
+        .where(Quiz.code == normalize_code(quiz_code))
+        .options(selectinload(Quiz.questions).selectinload(Question.choices))
+    )
+    if for_update:
+        query = query.with_for_update(of=Quiz)
+    quiz = session.scalar(query)
+    if quiz is None:
+        raise NotFound(f"quiz {quiz_code!r} does not exist")
+    return quiz
+
+
+def _question_of(quiz: Quiz, question_id: int) -> Question:
+    for question in quiz.questions:
+        if question.id == question_id:
+            return question
+    raise NotFound(f"question {question_id} is not part of quiz {quiz.code}")
+
+
+def open_question(
+    session: Session, client: redis.Redis, quiz_code: str, question_id: int, now: datetime
+) -> Question:
+    """Open a question for answers; one question at a time, and each only once."""
+    quiz = get_quiz(session, quiz_code, for_update=True)
+    question = _question_of(quiz, question_id)
+    if question.status != QuestionStatus.PENDING:
+        raise Conflict(f"question {question_id} is already {question.status}")
+    still_open = [q.id for q in quiz.questions if q.status == QuestionStatus.OPEN]
+    if still_open:
+        raise Conflict(f"question {still_open[0]} is still open; close it first")
+    question.status = QuestionStatus.OPEN.value
+    question.opened_at = now
+    question.closes_at = now + timedelta(seconds=question.time_limit_s)
+    quiz.status = QuizStatus.RUNNING.value
+    session.commit()
+    save_quiz_state(client, quiz_state_of(quiz))
+    return question
+
+
+def close_question(
+    session: Session, client: redis.Redis, quiz_code: str, question_id: int, now: datetime
+) -> Question:
+    """Stop taking answers; answers received before `now` are still scored."""
+    quiz = get_quiz(session, quiz_code, for_update=True)
+    question = _question_of(quiz, question_id)
+    if question.status != QuestionStatus.OPEN:
+        raise Conflict(f"question {question_id} is {question.status}, not open")
+    question.status = QuestionStatus.CLOSED.value
+    question.closed_at = now
+    # an early close also ends the timer, so the cache and the scorer agree on the end
+    if question.closes_at is None or now < question.closes_at:
+        question.closes_at = now
+    if all(q.status == QuestionStatus.CLOSED for q in quiz.questions):
+        quiz.status = QuizStatus.FINISHED.value
+    session.commit()
+    save_quiz_state(client, quiz_state_of(quiz))
+    return question
+
+
+def join_quiz(session: Session, quiz_code: str, display_name: str) -> Participant:
+    """Add a participant; display names are unique per quiz, ignoring case."""
+    quiz = get_quiz(session, quiz_code)
+    if quiz.status == QuizStatus.FINISHED:
+        raise Conflict(f"quiz {quiz.code} has finished")
+    name = " ".join(display_name.split())
+    taken = session.scalar(
+        select(Participant.id).where(
+            Participant.quiz_id == quiz.id, func.lower(Participant.display_name) == name.lower()
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"display name {name!r} is taken in this quiz")
+    participant = Participant(quiz_id=quiz.id, display_name=name, total_score=0)
+    try:
+        with session.begin_nested():
+            session.add(participant)
+    except IntegrityError:
+        # two players asked for the same name at the same moment
+        raise Conflict(f"display name {name!r} is taken in this quiz") from None
+    session.commit()
+    return participant

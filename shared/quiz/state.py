@@ -1,0 +1,129 @@
+"""The quiz state cached in Redis: which questions are open, so submit never asks PostgreSQL.
+
+The cache is written from PostgreSQL after every change of a question's status; when it is
+missing (Redis flushed or restarted) the next reader rebuilds it from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared import redis_keys
+from shared.models import Question, QuestionStatus, Quiz
+
+# long enough for any game; a quiz played again after that is rebuilt on demand
+STATE_TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class QuestionState:
+    question_id: int
+    status: str
+    choice_ids: frozenset[int]
+    opened_at: datetime | None = None
+    closes_at: datetime | None = None
+
+    def is_open_at(self, when: datetime) -> bool:
+        """Open: the host opened it, has not closed it, and its timer has not run out."""
+        return (
+            self.status == QuestionStatus.OPEN
+            and self.closes_at is not None
+            and when <= self.closes_at
+        )
+
+
+@dataclass(frozen=True)
+class QuizState:
+    quiz_pk: int
+    code: str
+    questions: dict[int, QuestionState]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "quiz_pk": self.quiz_pk,
+                "code": self.code,
+                "questions": [
+                    {
+                        "id": q.question_id,
+                        "status": q.status,
+                        "choices": sorted(q.choice_ids),
+                        "opened_at": _timestamp(q.opened_at),
+                        "closes_at": _timestamp(q.closes_at),
+                    }
+                    for q in self.questions.values()
+                ],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> QuizState:
+        data = json.loads(raw)
+        questions = {
+            q["id"]: QuestionState(
+                question_id=q["id"],
+                status=q["status"],
+                choice_ids=frozenset(q["choices"]),
+                opened_at=_datetime(q["opened_at"]),
+                closes_at=_datetime(q["closes_at"]),
+            )
+            for q in data["questions"]
+        }
+        return cls(quiz_pk=data["quiz_pk"], code=data["code"], questions=questions)
+
+
+def _timestamp(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _datetime(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def quiz_state_from_db(session: Session, quiz_code: str) -> QuizState | None:
+    quiz = session.scalar(
+        select(Quiz)
+        .where(Quiz.code == quiz_code)
+        .options(selectinload(Quiz.questions).selectinload(Question.choices))
+    )
+    if quiz is None:
+        return None
+    return quiz_state_of(quiz)
+
+
+def quiz_state_of(quiz: Quiz) -> QuizState:
+    return QuizState(
+        quiz_pk=quiz.id,
+        code=quiz.code,
+        questions={
+            q.id: QuestionState(
+                question_id=q.id,
+                status=q.status,
+                choice_ids=frozenset(c.id for c in q.choices),
+                opened_at=q.opened_at,
+                closes_at=q.closes_at,
+            )
+            for q in quiz.questions
+        },
+    )
+
+
+def save_quiz_state(client: redis.Redis, state: QuizState) -> None:
+    client.set(redis_keys.quiz_state(state.code), state.to_json(), ex=STATE_TTL_S)
+
+
+def load_quiz_state(client: redis.Redis, session: Session, quiz_code: str) -> QuizState | None:
+    """Read the cached state; on a miss rebuild it from PostgreSQL (None: no such quiz)."""
+    raw = client.get(redis_keys.quiz_state(quiz_code))
+    if raw is not None:
+        return QuizState.from_json(raw)
+    state = quiz_state_from_db(session, quiz_code)
+    if state is not None:
+        save_quiz_state(client, state)
+    return state

@@ -1,0 +1,8 @@
+"""Stable task and queue names: renaming one strands the messages already queued."""
+
+SCORING_QUEUE = "scoring"
+
+SCORE_ANSWER = "quiz.scoring.score_answer"
+REQUEUE_STALE_ANSWERS = "quiz.maintenance.requeue_stale_answers"
+RELAY_OUTBOX = "quiz.maintenance.relay_outbox"
+FORGET_IDEMPOTENCY_KEYS = "quiz.maintenance.forget_idempotency_keys"

@@ -1,0 +1,79 @@
+"""Small API helpers the api and integration tests share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+TEST_HOST_KEY = "test-host-key"
+TEST_SECRET_KEY = "test-secret-key"
+HOST = {"X-Host-Key": TEST_HOST_KEY}
+
+
+def quiz_body(questions: int = 3, points: int = 1000, time_limit_s: int = 30) -> dict[str, Any]:
+    """A quiz whose first choice is the correct one in every question."""
+    return {
+        "title": "Test quiz",
+        "questions": [
+            {
+                "text": f"Question {n}",
+                "time_limit_s": time_limit_s,
+                "points": points,
+                "choices": [
+                    {"text": "right", "correct": True},
+                    {"text": "wrong", "correct": False},
+                    {"text": "also wrong", "correct": False},
+                ],
+            }
+            for n in range(1, questions + 1)
+        ],
+    }
+
+
+def create_quiz(client: FlaskClient, **kwargs: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/quizzes", json=quiz_body(**kwargs), headers=HOST)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def join(client: FlaskClient, quiz_id: str, name: str) -> dict[str, Any]:
+    response = client.post(f"/api/v1/quizzes/{quiz_id}/participants", json={"display_name": name})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def open_question(client: FlaskClient, quiz_id: str, question_id: int) -> dict[str, Any]:
+    response = client.post(f"/api/v1/quizzes/{quiz_id}/questions/{question_id}/open", headers=HOST)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def close_question(client: FlaskClient, quiz_id: str, question_id: int) -> dict[str, Any]:
+    response = client.post(
+        f"/api/v1/quizzes/{quiz_id}/questions/{question_id}/close", headers=HOST
+    )
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def bearer(participant: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {participant['token']}"}
+
+
+def submit(
+    client: FlaskClient,
+    quiz_id: str,
+    participant: dict[str, Any],
+    question_id: int,
+    choice_id: int,
+    key: str | None = None,
+) -> Any:
+    headers = bearer(participant)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return client.post(
+        f"/api/v1/quizzes/{quiz_id}/answers",
+        json={"question_id": question_id, "choice_id": choice_id},
+        headers=headers,
+    )

@@ -1,0 +1,12 @@
+"""Blueprint registration: one line per resource."""
+
+from flask_smorest import Api
+
+
+def register_blueprints(api: Api) -> None:
+    from web.api import answers, participants, quizzes, tasks
+
+    api.register_blueprint(quizzes.blp)
+    api.register_blueprint(participants.blp)
+    api.register_blueprint(answers.blp)
+    api.register_blueprint(tasks.blp)

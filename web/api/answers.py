@@ -1,0 +1,135 @@
+"""Submitting an answer: checked, recorded once, then scored by a worker (202)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+import redis.exceptions
+from flask import g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.quiz import answers
+from shared.quiz.quizzes import normalize_code
+from shared.quiz.state import load_quiz_state
+from shared.quiz.task_status import TaskState, TaskStatus, save_task_status
+from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
+from web.auth import participant_required
+from web.db import get_session, resources
+from web.dispatch import enqueue_scoring
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("answers", __name__, url_prefix="/api/v1/quizzes", description="Submit answers.")
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+IDEMPOTENCY_KEY_DOC = {
+    "in": "header",
+    "name": IDEMPOTENCY_KEY_HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": (
+        "Makes retries safe: the same key with the same body answers 202 with the same task "
+        "id and `Idempotent-Replayed: true`; with another body, 422. Scoped to the "
+        "participant and kept 24 h. Without it the question is the key."
+    ),
+}
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_PATTERN.match(key):
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            {IDEMPOTENCY_KEY_HEADER: ["1 to 255 visible ASCII characters"]},
+        )
+    return key
+
+
+def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> None:
+    """Answer from the quiz state cached in Redis; PostgreSQL is read only on a cache miss."""
+    state = load_quiz_state(resources().redis, get_session(), normalize_code(quiz_id))
+    if state is None:
+        raise NotFound(f"quiz {quiz_id!r} does not exist")
+    question = state.questions.get(question_id)
+    if question is None:
+        raise NotFound(f"question {question_id} is not part of quiz {state.code}")
+    if choice_id not in question.choice_ids:
+        raise InvalidInput(
+            f"choice {choice_id} is not a choice of question {question_id}",
+            {"json": {"choice_id": ["not a choice of this question"]}},
+        )
+    if not question.is_open_at(g.received_at):
+        raise Conflict(f"question {question_id} is not open for answers")
+
+
+@blp.route("/<string:quiz_id>/answers")
+class Answers(MethodView):
+    @participant_required
+    @blp.arguments(AnswerSubmitSchema)
+    @blp.response(202, TaskAcceptedSchema)
+    @blp.alt_response(
+        400, schema=ErrorSchema, description="malformed JSON, or the Idempotency-Key is malformed"
+    )
+    @blp.alt_response(401, schema=ErrorSchema, description="token missing, forged or expired")
+    @blp.alt_response(403, schema=ErrorSchema, description="the token belongs to another quiz")
+    @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="already answered, or the question is not open"
+    )
+    @blp.alt_response(413, schema=ErrorSchema, description="body over 16 KiB")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="wrong or unknown fields, a choice of another question, or an "
+        "Idempotency-Key reused with another body",
+    )
+    @blp.alt_response(503, schema=ErrorSchema, description="PostgreSQL or Redis is unavailable")
+    @blp.doc(parameters=[IDEMPOTENCY_KEY_DOC], security=[{"participantToken": []}])
+    def post(self, body: dict[str, Any], quiz_id: str) -> Any:
+        """Submit an answer
+
+        Checks the token, the body and that the question is open, records the answer once
+        (receipt time included: queue delay never costs points) and answers 202 with the id
+        of the scoring task to poll. A 202 is a promise: the answer will be scored.
+        """
+        key = idempotency_key()
+        submission = answers.Submission(
+            participant_id=g.participant.participant_id,
+            question_id=body["question_id"],
+            choice_id=body["choice_id"],
+            idempotency_key=key,
+        )
+        check_question_open(quiz_id, submission.question_id, submission.choice_id)
+        settings = resources().settings
+        with resources().engine.connect() as conn:
+            acceptance = answers.accept_answer(
+                conn, submission, str(uuid.uuid4()), g.received_at, settings.idempotency_ttl_s
+            )
+        status_url = url_for("tasks.TaskById", task_id=acceptance.task_id, _external=False)
+        headers = {"Location": status_url}
+        if acceptance.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        else:
+            remember_pending(acceptance.task_id, settings.task_status_ttl_s)
+            enqueue_scoring(acceptance.answer_id, submission.participant_id, acceptance.task_id)
+        return {"task_id": acceptance.task_id, "status_url": status_url}, 202, headers
+
+
+def remember_pending(task_id: str, ttl_s: int) -> None:
+    """Let pollers find the task in Redis; never overwrite a result a fast worker wrote."""
+    try:
+        save_task_status(
+            resources().redis, TaskStatus(task_id, TaskState.PENDING), ttl_s, only_if_absent=True
+        )
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        # pollers fall back to PostgreSQL; the answer is already safe there
+        log.warning("submit.pending_status_not_saved task_id=%s", task_id)

@@ -1,0 +1,37 @@
+"""Participants: join a quiz by its code and a display name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.quiz import quizzes
+from shared.tokens import issue_participant_token
+from web.api.schemas import ErrorSchema, JoinSchema, ParticipantJoinedSchema
+from web.db import get_session, resources
+
+blp = Blueprint("participants", __name__, url_prefix="/api/v1/quizzes", description="Join a quiz.")
+
+
+@blp.route("/<string:quiz_id>/participants")
+class Participants(MethodView):
+    @blp.arguments(JoinSchema)
+    @blp.response(201, ParticipantJoinedSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
+    @blp.alt_response(409, schema=ErrorSchema, description="name taken, or the quiz has finished")
+    @blp.alt_response(422, schema=ErrorSchema, description="the display name is not valid")
+    def post(self, body: dict[str, Any], quiz_id: str) -> dict[str, Any]:
+        """Join a quiz
+
+        Answers with the participant's id and a signed token, bound to this quiz and this
+        participant, to send as `Authorization: Bearer <token>` when answering. Display
+        names are unique within a quiz, ignoring case.
+        """
+        session = get_session()
+        participant = quizzes.join_quiz(session, quiz_id, body["display_name"])
+        token = issue_participant_token(
+            resources().settings.secret_key, quizzes.normalize_code(quiz_id), participant.id
+        )
+        return {"id": participant.id, "display_name": participant.display_name, "token": token}

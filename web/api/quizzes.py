@@ -1,0 +1,115 @@
+"""Quizzes: created and run by the host, read by anyone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.models import Question, Quiz
+from shared.quiz import quizzes
+from web.api.schemas import (
+    ErrorSchema,
+    HostQuizSchema,
+    QuestionSchema,
+    QuizCreateSchema,
+    QuizSchema,
+)
+from web.auth import host_required
+from web.db import get_session, resources
+
+blp = Blueprint(
+    "quizzes", __name__, url_prefix="/api/v1/quizzes", description="Create, read and run quizzes."
+)
+
+HOST = [{"hostKey": []}]
+
+
+def quiz_spec(body: dict[str, Any]) -> quizzes.QuizSpec:
+    return quizzes.QuizSpec(
+        title=body["title"].strip(),
+        questions=[
+            quizzes.QuestionSpec(
+                text=q["text"].strip(),
+                time_limit_s=q["time_limit_s"],
+                points=q["points"],
+                choices=[quizzes.ChoiceSpec(c["text"].strip(), c["correct"]) for c in q["choices"]],
+            )
+            for q in body["questions"]
+        ],
+    )
+
+
+@blp.route("")
+class Quizzes(MethodView):
+    @host_required
+    @blp.arguments(QuizCreateSchema)
+    @blp.response(201, HostQuizSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
+    @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
+    @blp.alt_response(422, schema=ErrorSchema, description="the quiz is not valid")
+    @blp.doc(security=HOST)
+    def post(self, body: dict[str, Any]) -> Quiz:
+        """Create a quiz
+
+        Answers with the quiz, its join code (`quiz_id`) and the ids of its questions and
+        choices. Only this response shows which choices are correct.
+        """
+        session = get_session()
+        quiz = quizzes.create_quiz(session, quiz_spec(body))
+        session.commit()
+        return quizzes.get_quiz(session, quiz.code)
+
+
+@blp.route("/<string:quiz_id>")
+class QuizById(MethodView):
+    @blp.response(200, QuizSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
+    def get(self, quiz_id: str) -> Quiz:
+        """Read a quiz
+
+        The join code is case-insensitive. Correct choices are never shown here.
+        """
+        return quizzes.get_quiz(get_session(), quiz_id)
+
+
+def _change_question(quiz_id: str, question_id: int, change: Any) -> Question:
+    return change(get_session(), resources().redis, quiz_id, question_id, datetime.now(UTC))
+
+
+@blp.route("/<string:quiz_id>/questions/<int:question_id>/open")
+class QuestionOpen(MethodView):
+    @host_required
+    @blp.response(200, QuestionSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
+    @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
+    @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
+    @blp.alt_response(409, schema=ErrorSchema, description="already opened, or another is open")
+    @blp.doc(security=HOST)
+    def post(self, quiz_id: str, question_id: int) -> Question:
+        """Open a question
+
+        Starts its timer: answers are taken until `closes_at` (open time + time limit) or
+        until the host closes it. One question is open at a time, and each opens once.
+        """
+        return _change_question(quiz_id, question_id, quizzes.open_question)
+
+
+@blp.route("/<string:quiz_id>/questions/<int:question_id>/close")
+class QuestionClose(MethodView):
+    @host_required
+    @blp.response(200, QuestionSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
+    @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
+    @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
+    @blp.alt_response(409, schema=ErrorSchema, description="the question is not open")
+    @blp.doc(security=HOST)
+    def post(self, quiz_id: str, question_id: int) -> Question:
+        """Close a question
+
+        Answers already received are still scored; later ones are refused. Closing the
+        last question finishes the quiz.
+        """
+        return _change_question(quiz_id, question_id, quizzes.close_question)

@@ -1,0 +1,152 @@
+"""Request and response schemas; field names are the contract in DESIGN.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_smorest.error_handler
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.models import QuestionStatus, QuizStatus
+from shared.quiz.quizzes import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S
+from shared.quiz.scoring import ALLOWED_POINTS
+from shared.quiz.task_status import TaskState
+
+MAX_TIME_LIMIT_S = 600
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+# flask-smorest's own error body: {code, status, message, errors?}
+ErrorSchema = flask_smorest.error_handler.ErrorSchema
+
+
+# --- creating a quiz -----------------------------------------------------------------
+
+
+class ChoiceCreateSchema(Schema):
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    correct = fields.Boolean(required=True)
+
+
+class QuestionCreateSchema(Schema):
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+    time_limit_s = fields.Integer(
+        strict=True,
+        load_default=DEFAULT_TIME_LIMIT_S,
+        validate=validate.Range(min=5, max=MAX_TIME_LIMIT_S),
+        metadata={"description": "seconds players have to answer"},
+    )
+    points = fields.Integer(
+        strict=True,
+        load_default=DEFAULT_POINTS,
+        validate=validate.OneOf(ALLOWED_POINTS),
+        metadata={"description": "0 (no points), 1000 (standard) or 2000 (double points)"},
+    )
+    choices = fields.List(
+        fields.Nested(ChoiceCreateSchema), required=True, validate=validate.Length(min=2, max=6)
+    )
+
+    @validates_schema
+    def one_correct_choice_at_least(self, data: dict[str, Any], **_: Any) -> None:
+        if not any(choice["correct"] for choice in data.get("choices", [])):
+            raise ValidationError("At least one choice must be correct.", "choices")
+
+
+class QuizCreateSchema(Schema):
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    questions = fields.List(
+        fields.Nested(QuestionCreateSchema), required=True, validate=validate.Length(min=1, max=100)
+    )
+
+
+# --- reading a quiz ------------------------------------------------------------------
+
+
+class ChoiceSchema(Schema):
+    choice_id = fields.Integer(attribute="id")
+    text = fields.String()
+
+
+class HostChoiceSchema(ChoiceSchema):
+    correct = fields.Boolean(attribute="is_correct")
+
+
+class QuestionSchema(Schema):
+    question_id = fields.Integer(attribute="id")
+    position = fields.Integer()
+    text = fields.String()
+    time_limit_s = fields.Integer()
+    points = fields.Integer()
+    status = fields.String(metadata={"enum": [s.value for s in QuestionStatus]})
+    opened_at = fields.AwareDateTime(allow_none=True)
+    closes_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "answers received after this are refused"}
+    )
+    choices = fields.List(fields.Nested(ChoiceSchema))
+
+
+class HostQuestionSchema(QuestionSchema):
+    choices = fields.List(fields.Nested(HostChoiceSchema))
+
+
+class QuizSchema(Schema):
+    quiz_id = fields.String(attribute="code", metadata={"description": "the join code"})
+    title = fields.String()
+    status = fields.String(metadata={"enum": [s.value for s in QuizStatus]})
+    questions = fields.List(fields.Nested(QuestionSchema))
+
+
+class HostQuizSchema(QuizSchema):
+    questions = fields.List(fields.Nested(HostQuestionSchema))
+
+
+# --- joining -------------------------------------------------------------------------
+
+
+class JoinSchema(Schema):
+    display_name = fields.String(
+        required=True, validate=[validate.Length(min=1, max=40), not_blank]
+    )
+
+
+class ParticipantJoinedSchema(Schema):
+    participant_id = fields.Integer(attribute="id")
+    display_name = fields.String()
+    token = fields.String(metadata={"description": "send as `Authorization: Bearer <token>`"})
+
+
+# --- answering -----------------------------------------------------------------------
+
+
+class AnswerSubmitSchema(Schema):
+    question_id = fields.Integer(required=True, strict=True)
+    choice_id = fields.Integer(required=True, strict=True)
+
+
+class TaskAcceptedSchema(Schema):
+    task_id = fields.String()
+    status_url = fields.String()
+
+
+class TaskResultSchema(Schema):
+    answer_id = fields.Integer()
+    question_id = fields.Integer()
+    correct = fields.Boolean()
+    points = fields.Integer()
+    total_score = fields.Integer(metadata={"description": "the participant's total after it"})
+
+
+class TaskErrorSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class TaskStatusSchema(Schema):
+    task_id = fields.String()
+    state = fields.String(metadata={"enum": [s.value for s in TaskState]})
+    result = fields.Nested(TaskResultSchema)
+    error = fields.Nested(TaskErrorSchema)

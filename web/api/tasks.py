@@ -1,0 +1,49 @@
+"""Polling a scoring task: Redis first, PostgreSQL when Redis no longer knows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.exceptions
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.errors import NotFound
+from shared.quiz.answers import task_status_from_db
+from shared.quiz.task_status import load_task_status, save_task_status
+from web.api.schemas import ErrorSchema, TaskStatusSchema
+from web.db import get_session, resources
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Poll scoring tasks.")
+
+# seconds a client should wait before polling an unfinished task again
+POLL_AFTER_S = 1
+
+
+@blp.route("/<string:task_id>")
+class TaskById(MethodView):
+    @blp.response(200, TaskStatusSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="this service never issued the id")
+    def get(self, task_id: str) -> Any:
+        """Poll a scoring task
+
+        `state` is PENDING until the answer is scored, then SUCCESS with the points and the
+        new total, or FAILURE with the reason. While it is not final the response carries
+        `Retry-After` (seconds). Results stay available after their Redis copy expires.
+        """
+        client = resources().redis
+        settings = resources().settings
+        try:
+            status = load_task_status(client, task_id)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            status = None
+        if status is None:
+            status = task_status_from_db(get_session(), task_id)
+            if status is None:
+                raise NotFound(f"task {task_id} does not exist")
+            try:
+                save_task_status(client, status, settings.task_status_ttl_s, only_if_absent=True)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                pass
+        headers = {} if status.is_final else {"Retry-After": str(POLL_AFTER_S)}
+        return status.to_dict(), 200, headers

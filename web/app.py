@@ -1,0 +1,45 @@
+"""create_app: settings, connections, Celery, the API and its error handling."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.celery import make_celery
+from shared.config import Settings
+from shared.resources import Resources
+from web import cli, db, errors
+from web.api import register_blueprints
+from web.extensions import api
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE="Real-Time Quiz API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/quiz-api-doc",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "hostKey": {"type": "apiKey", "in": "header", "name": "X-Host-Key"},
+                    "participantToken": {"type": "http", "scheme": "bearer"},
+                }
+            }
+        },
+    )
+    db.init_app(app, Resources(settings))
+    app.extensions["celery"] = make_celery(settings)
+    api.init_app(app)
+    register_blueprints(api)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

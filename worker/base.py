@@ -1,0 +1,51 @@
+"""QuizTask: the base of every task, giving it the process's database and Redis connections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import redis.exceptions
+import sqlalchemy.exc
+from celery import Celery, Task
+from celery.signals import worker_process_init
+
+from shared.resources import Resources
+
+# errors worth a retry: the service is restarting or the network hiccuped
+TRANSIENT_ERRORS = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def resources_for(app: Celery) -> Resources:
+    """One Resources per app and process, built from the settings make_celery stored."""
+    resources = getattr(app, "quiz_resources", None)
+    if resources is None:
+        resources = Resources(app.conf.quiz_settings)
+        app.quiz_resources = resources  # type: ignore[attr-defined]
+    return resources
+
+
+@worker_process_init.connect
+def _forget_inherited_connections(**_: object) -> None:
+    # a prefork child must not share the parent's sockets
+    from celery import current_app
+
+    resources = getattr(current_app, "quiz_resources", None)
+    if resources is not None:
+        resources.forget_connections()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class QuizTask(Task):
+    abstract = True
+
+    @property
+    def resources(self) -> Resources:
+        return resources_for(self.app)

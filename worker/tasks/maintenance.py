@@ -1,0 +1,64 @@
+"""Beat jobs that keep the promises of a 202: lost tasks re-sent, stranded events published."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from shared import task_names
+from shared.quiz import answers
+from shared.quiz.outbox import lock_unpublished, mark_published
+from worker.base import QuizTask, utcnow
+from worker.publisher import publish_leaderboard_update
+from worker.tasks.scoring import score_answer
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@shared_task(bind=True, base=QuizTask, name=task_names.REQUEUE_STALE_ANSWERS)
+def requeue_stale_answers(self: QuizTask, limit: int = BATCH_SIZE) -> int:
+    """Send again the answers still accepted well after their task was sent.
+
+    A task message can be lost (broker flushed, publish failed after the INSERT); the
+    answer row is the promise, so its task is re-sent with the same task id.
+    """
+    settings = self.resources.settings
+    with self.resources.engine.begin() as conn:
+        stale = answers.claim_stale_answers(conn, utcnow(), settings.requeue_after_s, limit)
+    for answer in stale:
+        score_answer.apply_async((answer.answer_id, answer.participant_id), task_id=answer.task_id)
+    if stale:
+        log.warning("requeue_stale_answers.requeued count=%s", len(stale))
+    return len(stale)
+
+
+@shared_task(bind=True, base=QuizTask, name=task_names.RELAY_OUTBOX)
+def relay_outbox(self: QuizTask, limit: int = BATCH_SIZE) -> int:
+    """Publish outbox events left unpublished (broker down, worker killed after commit)."""
+    settings = self.resources.settings
+    published: list[int] = []
+    with self.resources.engine.begin() as conn:
+        for event in lock_unpublished(conn, utcnow(), settings.outbox_relay_after_s, limit):
+            try:
+                publish_leaderboard_update(self.app, event.payload)
+            except Exception:
+                log.warning(
+                    "relay_outbox.publish_failed outbox_id=%s", event.outbox_id, exc_info=True
+                )
+                break
+            published.append(event.outbox_id)
+        mark_published(conn, published, utcnow())
+    if published:
+        log.warning("relay_outbox.published count=%s", len(published))
+    return len(published)
+
+
+@shared_task(bind=True, base=QuizTask, name=task_names.FORGET_IDEMPOTENCY_KEYS)
+def forget_idempotency_keys(self: QuizTask) -> int:
+    """Free Idempotency-Keys past their retention (QUIZ_IDEMPOTENCY_TTL_S)."""
+    settings = self.resources.settings
+    with self.resources.engine.begin() as conn:
+        return answers.forget_idempotency_keys(conn, utcnow(), settings.idempotency_ttl_s)
