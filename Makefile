@@ -1,0 +1,64 @@
+# The two commands: `make run` brings up the whole stack, `make test` runs the test suite.
+# Both bootstrap .venv and make sure PostgreSQL and Redis answer, starting project-local
+# instances under .run/ when they don't (see scripts/services.py).
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# The venv's python when there is one: `clean` must work after `distclean` too.
+ANY_PY = $(if $(wildcard $(PY)),$(PY),python3)
+# Ensure the services and export their URLs into the recipe's shell. The assignment
+# keeps the script's failure visible: `eval "$(...)"` alone would succeed on nothing.
+SERVICES_ENV = exports="$$($(PY) scripts/services.py env)" && eval "$$exports"
+
+T ?=
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv services migrate run test lint reformat bench clean distclean
+
+help: ## List the targets
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk -F ':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
+
+venv: $(VENV)/.installed ## Create .venv and install the project with its dev extras
+
+$(PY):
+	@sh scripts/bootstrap_venv.sh $(VENV)
+
+# Reinstall only when the project's metadata changed since the last install.
+$(VENV)/.installed: setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+services: venv ## Make sure PostgreSQL and Redis answer and print the URLs in use
+	@$(PY) scripts/services.py env
+
+migrate: venv ## Apply the database migrations (alembic upgrade head)
+	@$(SERVICES_ENV) && $(VENV)/bin/alembic upgrade head
+
+run: venv ## Run the whole stack: migrate, seed a demo quiz, start every process
+	@$(PY) scripts/run_stack.py
+
+test: venv ## Run the test suite (T=path or pytest arguments, e.g. T=tests/unit)
+	@$(SERVICES_ENV) && $(PY) -m pytest $(T)
+
+lint: venv ## Check lint and formatting
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+reformat: venv ## Format the code and apply ruff's safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: venv ## Load-test the running stack (ARGS=... for bench.submit)
+	$(PY) -m bench.submit $(ARGS)
+
+clean: ## Stop the servers this project started and remove .run/ and caches
+	@[ ! -d .run ] || $(ANY_PY) scripts/services.py stop
+	@# as root, a checkout others can't enter keeps the cluster outside, linked from .run
+	[ ! -L .run/postgres ] || rm -rf "$$(readlink .run/postgres)"
+	rm -rf .run .pytest_cache .ruff_cache build dist
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV) *.egg-info
