@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 T = TypeVar("T")
 
@@ -57,7 +57,8 @@ class Settings:
         """Build settings from `environ` (default: os.environ plus `.env`, real variables win)."""
         if environ is None:
             if dotenv:
-                load_dotenv(override=False)
+                # .env of the directory the process runs in (or a parent), as tools expect
+                load_dotenv(find_dotenv(usecwd=True), override=False)
             environ = os.environ
         env = _get(environ, "QUIZ_ENV", Environment, Environment.DEVELOPMENT)
         redis_url = environ.get("REDIS_URL") or cls.redis_url

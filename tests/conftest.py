@@ -119,3 +119,11 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
     client = make_redis(settings)
     yield client
     client.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, so `-m unit` or `-m "not integration"` select by kind."""
+    for item in items:
+        for kind in ("unit", "api", "integration"):
+            if f"{os.sep}tests{os.sep}{kind}{os.sep}" in str(item.path):
+                item.add_marker(kind)

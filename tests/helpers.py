@@ -50,9 +50,7 @@ def open_question(client: FlaskClient, quiz_id: str, question_id: int) -> dict[s
 
 
 def close_question(client: FlaskClient, quiz_id: str, question_id: int) -> dict[str, Any]:
-    response = client.post(
-        f"/api/v1/quizzes/{quiz_id}/questions/{question_id}/close", headers=HOST
-    )
+    response = client.post(f"/api/v1/quizzes/{quiz_id}/questions/{question_id}/close", headers=HOST)
     assert response.status_code == 200, response.json
     return response.json
 
@@ -77,3 +75,12 @@ def submit(
         json={"question_id": question_id, "choice_id": choice_id},
         headers=headers,
     )
+
+
+def row_counts(engine: Any) -> dict[str, int]:
+    """Rows per table, to show that a refused request wrote nothing."""
+    from sqlalchemy import text
+
+    tables = ("quizzes", "questions", "choices", "participants", "answers", "outbox_events")
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}

@@ -8,8 +8,9 @@ from typing import Any
 
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from shared import errors
 
@@ -56,7 +57,43 @@ def _dependency_down(exc: Exception) -> ResponseReturnValue:
     return body, status, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
 
 
+def first_problem(messages: Any, path: str = "") -> str | None:
+    """The first leaf of a nested webargs/marshmallow message dict, as 'field: message'."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            found = first_problem(value, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    if isinstance(messages, list) and messages:
+        if all(isinstance(m, str) for m in messages):
+            return f"{path}: {messages[0]}" if path else messages[0]
+        return first_problem(messages[0], path)
+    return None
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    """Werkzeug and webargs errors in the project's shape, always with a message."""
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    status = exc.code or 500
+    message = data.get("message")
+    if not message and messages:
+        message = f"the request is not valid: {first_problem(messages)}"
+    if status == 413:
+        message = (
+            f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes"
+        )
+    body, code = error_response(status, message or exc.description or "", messages)  # type: ignore[misc]
+    # keep headers such as Allow (405); the body is ours, so not its Content-Type
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    return body, code, headers
+
+
 def init_app(app: Flask) -> None:
+    # replaces flask-smorest's handler, which leaves `message` out of validation errors
+    app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(errors.QuizError, _quiz_error)
     for kind in (
         redis.exceptions.ConnectionError,

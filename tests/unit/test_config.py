@@ -1,0 +1,54 @@
+"""Settings.from_env: one place for names, types and defaults."""
+
+import os
+
+import pytest
+
+from shared.config import DEV_HOST_KEY, Environment, Settings, SettingsError
+
+
+def test_defaults_point_at_local_postgres_and_redis():
+    settings = Settings.from_env({})
+    assert settings.env is Environment.DEVELOPMENT
+    assert settings.database_url.startswith("postgresql+psycopg2://")
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.port == 8000
+    assert settings.host_key == DEV_HOST_KEY
+
+
+def test_broker_defaults_to_redis_url_and_can_be_rabbitmq():
+    assert Settings.from_env({"REDIS_URL": "redis://r:6379/3"}).celery_broker_url == (
+        "redis://r:6379/3"
+    )
+    amqp = "amqp://guest:guest@127.0.0.1:5672//"
+    assert Settings.from_env({"CELERY_BROKER_URL": amqp}).celery_broker_url == amqp
+
+
+def test_numbers_are_converted_and_bad_ones_named():
+    assert Settings.from_env({"PORT": "9000", "QUIZ_REQUEUE_INTERVAL_S": "2.5"}).port == 9000
+    with pytest.raises(SettingsError, match="PORT"):
+        Settings.from_env({"PORT": "eighty"})
+    with pytest.raises(SettingsError, match="QUIZ_ENV"):
+        Settings.from_env({"QUIZ_ENV": "staging"})
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    with pytest.raises(SettingsError, match="QUIZ_HOST_KEY and SECRET_KEY"):
+        Settings.from_env({"QUIZ_ENV": "production"})
+    settings = Settings.from_env(
+        {"QUIZ_ENV": "production", "QUIZ_HOST_KEY": "h", "SECRET_KEY": "s"}
+    )
+    assert (settings.host_key, settings.secret_key) == ("h", "s")
+
+
+def test_dotenv_fills_gaps_but_the_real_environment_wins(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("PORT=9100\nQUIZ_HOST_KEY=from-dotenv\n")
+    monkeypatch.chdir(tmp_path)
+    # load_dotenv writes into os.environ: give it a copy that the test throws away
+    monkeypatch.setattr(
+        os, "environ", {k: v for k, v in os.environ.items() if k != "QUIZ_HOST_KEY"}
+    )
+    os.environ["PORT"] = "9200"
+    settings = Settings.from_env()
+    assert settings.port == 9200
+    assert settings.host_key == "from-dotenv"

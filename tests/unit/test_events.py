@@ -1,0 +1,52 @@
+"""The leaderboard event, version 1: what consumers can rely on."""
+
+from datetime import UTC, datetime
+
+import pytest
+from marshmallow import ValidationError
+
+from shared.events import SCHEMA_NAME, leaderboard_update, validate_leaderboard_update
+
+
+def event(**changes):
+    payload = leaderboard_update(
+        quiz_code="ABC234",
+        participant_id=3,
+        display_name="Ann",
+        total_score=1967,
+        answer_id=11,
+        question_id=5,
+        points=967,
+        occurred_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+    )
+    payload.update(changes)
+    return payload
+
+
+def test_a_built_event_matches_its_schema():
+    loaded = validate_leaderboard_update(event())
+    assert loaded["total_score"] == 1967
+    assert event()["schema"] == SCHEMA_NAME
+    assert event()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"version": 2},
+        {"total_score": "1967"},
+        {"occurred_at": "2026-01-01T12:00:00"},
+        {"extra": 1},
+        {"event_id": "not-a-uuid"},
+    ],
+)
+def test_events_off_the_schema_are_refused(changes):
+    with pytest.raises(ValidationError):
+        validate_leaderboard_update(event(**changes))
+
+
+def test_a_missing_field_is_refused():
+    payload = event()
+    del payload["display_name"]
+    with pytest.raises(ValidationError):
+        validate_leaderboard_update(payload)
