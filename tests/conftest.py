@@ -29,7 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _server_settings() -> Settings:
-    return Settings.from_env(dotenv=False)
+    """The servers to test against: DATABASE_URL and REDIS_URL, from the environment or .env."""
+    return Settings.from_env()
 
 
 def _admin_engine(database_url: str) -> Engine:
