@@ -55,21 +55,22 @@ def make_celery(settings: Settings) -> Celery:
             "interval_max": 0.2,
         },
         worker_hijack_root_logger=False,
-        worker_send_task_events=True,
-        task_send_sent_event=False,
         beat_schedule={
-            "requeue-stale-answers": {
-                "task": task_names.REQUEUE_STALE_ANSWERS,
-                "schedule": settings.requeue_interval_s,
-            },
-            "relay-outbox": {
-                "task": task_names.RELAY_OUTBOX,
-                "schedule": settings.outbox_relay_interval_s,
-            },
-            "forget-idempotency-keys": {
-                "task": task_names.FORGET_IDEMPOTENCY_KEYS,
-                "schedule": 600.0,
-            },
+            name: {
+                "task": task,
+                "schedule": every_s,
+                # a run queued behind a backlog is dropped rather than piled up: the next comes
+                "options": {"expires": every_s},
+            }
+            for name, task, every_s in (
+                (
+                    "requeue-stale-answers",
+                    task_names.REQUEUE_STALE_ANSWERS,
+                    settings.requeue_interval_s,
+                ),
+                ("relay-outbox", task_names.RELAY_OUTBOX, settings.outbox_relay_interval_s),
+                ("forget-idempotency-keys", task_names.FORGET_IDEMPOTENCY_KEYS, 600.0),
+            )
         },
         quiz_settings=settings,
     )
