@@ -153,7 +153,7 @@ class ScoringOutcome:
     outbox_id: int | None = None
 
 
-def _result(answer: Answer) -> dict[str, Any]:
+def _result(answer: Any) -> dict[str, Any]:
     return {
         "answer_id": answer.id,
         "question_id": answer.question_id,
@@ -163,8 +163,8 @@ def _result(answer: Answer) -> dict[str, Any]:
     }
 
 
-def status_of(answer: Answer) -> TaskStatus:
-    """The task status an answer row implies, for when Redis no longer has it."""
+def status_of(answer: Any) -> TaskStatus:
+    """The task status an answer (model or row) implies, for when Redis no longer has it."""
     task_id = str(answer.task_id)
     if answer.state == AnswerState.SCORED:
         return TaskStatus(task_id, TaskState.SUCCESS, result=_result(answer))
@@ -188,17 +188,30 @@ def task_status_from_db(session: Session, task_id: str) -> TaskStatus | None:
         task_uuid = uuid.UUID(task_id)
     except ValueError:
         return None
-    answer = session.scalar(select(Answer).where(Answer.task_id == task_uuid))
+    answer = session.execute(select(*_STATUS_COLUMNS).where(answers.c.task_id == task_uuid)).first()
     return status_of(answer) if answer is not None else None
 
 
-def earlier_results(session: Session, participant_id: int, question: Question) -> list[bool]:
-    """For each question opened before `question` (oldest first): did this participant get it?
+_STATUS_COLUMNS = (
+    answers.c.id,
+    answers.c.task_id,
+    answers.c.state,
+    answers.c.reject_reason,
+    answers.c.question_id,
+    answers.c.correct,
+    answers.c.points,
+    answers.c.total_score_after,
+)
+
+
+def earlier_results(
+    session: Session, quiz_id: int, participant_id: int, opened_at: datetime
+) -> list[bool]:
+    """For each question opened before `opened_at` (oldest first): did this participant get it?
 
     Only stored answers count, never other workers' progress, so the result does not depend
     on the order in which answers are scored.
     """
-    assert question.opened_at is not None
     rows = session.execute(
         select(
             Question.points,
@@ -218,9 +231,9 @@ def earlier_results(session: Session, participant_id: int, question: Question) -
         )
         .outerjoin(Choice, Choice.id == Answer.choice_id)
         .where(
-            Question.quiz_id == question.quiz_id,
+            Question.quiz_id == quiz_id,
             Question.opened_at.is_not(None),
-            Question.opened_at < question.opened_at,
+            Question.opened_at < opened_at,
         )
         .order_by(Question.opened_at)
     ).all()
@@ -235,14 +248,33 @@ def earlier_results(session: Session, participant_id: int, question: Question) -
     ]
 
 
-def window_of(question: Question) -> scoring.QuestionWindow:
-    assert question.opened_at is not None
-    return scoring.QuestionWindow(
-        points=question.points,
-        time_limit_s=question.time_limit_s,
-        opened_at=question.opened_at,
-        closed_at=question.closed_at,
-    )
+def _lock_answer_for_scoring(session: Session, answer_id: int) -> Any:
+    """The answer with all scoring needs, in one query; the answer row stays locked."""
+    row = session.execute(
+        select(
+            *_STATUS_COLUMNS,
+            answers.c.participant_id,
+            answers.c.received_at,
+            Question.quiz_id,
+            Question.points.label("question_points"),
+            Question.time_limit_s,
+            Question.opened_at,
+            Question.closed_at,
+            Choice.question_id.label("choice_question_id"),
+            Choice.is_correct,
+            Participant.display_name,
+            Quiz.code.label("quiz_code"),
+        )
+        .join(Question, Question.id == answers.c.question_id)
+        .join(Choice, Choice.id == answers.c.choice_id)
+        .join(Participant, Participant.id == answers.c.participant_id)
+        .join(Quiz, Quiz.id == Question.quiz_id)
+        .where(answers.c.id == answer_id)
+        .with_for_update(of=answers)
+    ).first()
+    if row is None:
+        raise NotFound(f"answer {answer_id} does not exist")
+    return row
 
 
 def score_accepted_answer(session: Session, answer_id: int, now: datetime) -> ScoringOutcome:
@@ -251,69 +283,78 @@ def score_accepted_answer(session: Session, answer_id: int, now: datetime) -> Sc
     The answer row is locked first, so a duplicate run waits, then sees it scored and
     changes nothing.
     """
-    answer = session.get(Answer, answer_id, with_for_update=True)
-    if answer is None:
-        raise NotFound(f"answer {answer_id} does not exist")
+    answer = _lock_answer_for_scoring(session, answer_id)
     if answer.state != AnswerState.ACCEPTED:
         session.rollback()
         return ScoringOutcome(status=status_of(answer))
-    question = session.get_one(Question, answer.question_id)
-    choice = session.get_one(Choice, answer.choice_id)
-    if choice.question_id != question.id or question.opened_at is None:
-        return reject_answer(session, answer, "choice_not_in_question", now)
+    if answer.choice_question_id != answer.question_id or answer.opened_at is None:
+        return reject_answer(session, answer_id, "choice_not_in_question", now)
     score = scoring.score_answer(
-        window_of(question),
-        choice.is_correct,
+        scoring.QuestionWindow(
+            answer.question_points, answer.time_limit_s, answer.opened_at, answer.closed_at
+        ),
+        answer.is_correct,
         answer.received_at,
-        earlier_results(session, answer.participant_id, question),
+        earlier_results(session, answer.quiz_id, answer.participant_id, answer.opened_at),
     )
-    participant_row = session.execute(
+    total_score = session.execute(
         update(Participant)
         .where(Participant.id == answer.participant_id)
         .values(total_score=Participant.total_score + score.points)
-        .returning(Participant.total_score, Participant.display_name, Participant.quiz_id)
-    ).one()
-    answer.state = AnswerState.SCORED.value
-    answer.correct = score.correct
-    answer.points = score.points
-    answer.streak_bonus = score.streak_bonus
-    answer.total_score_after = participant_row.total_score
-    answer.scored_at = now
-    quiz_code = session.scalar(select(Quiz.code).where(Quiz.id == participant_row.quiz_id))
+        .returning(Participant.total_score)
+    ).scalar_one()
+    session.execute(
+        update(answers)
+        .where(answers.c.id == answer_id)
+        .values(
+            state=AnswerState.SCORED.value,
+            correct=score.correct,
+            points=score.points,
+            streak_bonus=score.streak_bonus,
+            total_score_after=total_score,
+            scored_at=now,
+        )
+    )
     event = leaderboard_update(
-        quiz_code=quiz_code or "",
+        quiz_code=answer.quiz_code,
         participant_id=answer.participant_id,
-        display_name=participant_row.display_name,
-        total_score=participant_row.total_score,
-        answer_id=answer.id,
+        display_name=answer.display_name,
+        total_score=total_score,
+        answer_id=answer_id,
         question_id=answer.question_id,
         points=score.points,
         occurred_at=now,
     )
-    outbox = add_event(session, LEADERBOARD_QUEUE, event, answer_id=answer.id)
-    session.flush()
-    outbox_id = outbox.id
+    outbox_id = add_event(session, LEADERBOARD_QUEUE, event, answer_id=answer_id)
     session.commit()
-    return ScoringOutcome(status=status_of(answer), event=event, outbox_id=outbox_id)
+    status = TaskStatus(
+        str(answer.task_id),
+        TaskState.SUCCESS,
+        result={
+            "answer_id": answer_id,
+            "question_id": answer.question_id,
+            "correct": score.correct,
+            "points": score.points,
+            "total_score": total_score,
+        },
+    )
+    return ScoringOutcome(status=status, event=event, outbox_id=outbox_id)
 
 
-def reject_answer(session: Session, answer: Answer, reason: str, now: datetime) -> ScoringOutcome:
-    """Set an answer aside for good; it earns nothing and its task reports FAILURE."""
-    answer.state = AnswerState.REJECTED.value
-    answer.reject_reason = reason
-    answer.scored_at = now
+def reject_answer(session: Session, answer_id: int, reason: str, now: datetime) -> ScoringOutcome:
+    """Set an accepted answer aside for good; it earns nothing and its task reports FAILURE."""
+    row = session.execute(
+        update(answers)
+        .where(answers.c.id == answer_id, answers.c.state == AnswerState.ACCEPTED.value)
+        .values(state=AnswerState.REJECTED.value, reject_reason=reason, scored_at=now)
+        .returning(*_STATUS_COLUMNS)
+    ).first()
+    if row is None:
+        row = session.execute(select(*_STATUS_COLUMNS).where(answers.c.id == answer_id)).first()
+        if row is None:
+            raise NotFound(f"answer {answer_id} does not exist")
     session.commit()
-    return ScoringOutcome(status=status_of(answer))
-
-
-def reject_answer_by_id(session: Session, answer_id: int, reason: str, now: datetime) -> TaskStatus:
-    answer = session.get(Answer, answer_id, with_for_update=True)
-    if answer is None:
-        raise NotFound(f"answer {answer_id} does not exist")
-    if answer.state != AnswerState.ACCEPTED:
-        session.rollback()
-        return status_of(answer)
-    return reject_answer(session, answer, reason, now).status
+    return ScoringOutcome(status=status_of(row))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import OutboxEvent
@@ -23,12 +23,18 @@ class PendingEvent:
 
 def add_event(
     session: Session, topic: str, payload: dict[str, Any], answer_id: int | None = None
-) -> OutboxEvent:
-    event = OutboxEvent(
-        event_id=uuid.UUID(payload["event_id"]), topic=topic, answer_id=answer_id, payload=payload
-    )
-    session.add(event)
-    return event
+) -> int:
+    """Record an event in the caller's transaction; returns its outbox id."""
+    return session.execute(
+        insert(OutboxEvent)
+        .values(
+            event_id=uuid.UUID(payload["event_id"]),
+            topic=topic,
+            answer_id=answer_id,
+            payload=payload,
+        )
+        .returning(OutboxEvent.id)
+    ).scalar_one()
 
 
 def mark_published(conn: Connection | Session, outbox_ids: Sequence[int], now: datetime) -> None:
