@@ -1,0 +1,215 @@
+"""Building blocks the integration tests share: polling, quiz set-up and the scoring rule.
+
+The scoring rule here is written out from DESIGN.md on purpose, without importing
+`shared.quiz.scoring`, so a test comparing the two catches a mistake in either.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import redis
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+
+from shared import task_names
+from tests.helpers import HOST
+
+T = TypeVar("T")
+
+# every wait in these tests is a bounded poll; none of them measures speed
+DRAIN_TIMEOUT_S = 60.0
+POLL_INTERVAL_S = 0.1
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    what: str,
+    timeout: float = DRAIN_TIMEOUT_S,
+    interval: float = POLL_INTERVAL_S,
+) -> T:
+    """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: T = predicate()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+        last = predicate()
+    return last
+
+
+def scalar(engine: Engine, sql: str, **params: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql), params))
+
+
+def execute(engine: Engine, sql: str, **params: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def wait_all_scored(
+    engine: Engine, expected_answers: int, timeout: float = DRAIN_TIMEOUT_S
+) -> None:
+    """Wait until `expected_answers` answers exist and none of them waits for a worker."""
+
+    def done() -> bool:
+        counts = rows(
+            engine,
+            "SELECT count(*) AS total, count(*) FILTER (WHERE state = 'accepted') AS waiting "
+            "FROM answers",
+        )[0]
+        return counts.total == expected_answers and counts.waiting == 0
+
+    wait_until(done, f"{expected_answers} answers to be scored", timeout)
+
+
+def scoring_queue_depth(client: redis.Redis) -> int:
+    """Messages waiting in the `scoring` queue (kombu keeps one Redis list per priority)."""
+    keys = [
+        key
+        for key in client.keys(f"{task_names.SCORING_QUEUE}*")
+        if client.type(key) in ("list", b"list")
+    ]
+    return sum(client.llen(key) for key in keys)
+
+
+def unacked_messages(client: redis.Redis) -> int:
+    """Messages a worker has taken but not yet acknowledged (kombu's `unacked` hash)."""
+    return client.hlen("unacked")
+
+
+def wait_queue_drained(client: redis.Redis, timeout: float = DRAIN_TIMEOUT_S) -> None:
+    wait_until(
+        lambda: scoring_queue_depth(client) == 0 and unacked_messages(client) == 0,
+        "the scoring queue to drain",
+        timeout,
+    )
+
+
+# --- quiz set-up through the API ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuizQuestion:
+    question_id: int
+    right_choice: int
+    wrong_choices: tuple[int, ...]
+
+
+def create_quiz(
+    client: FlaskClient, questions: Sequence[tuple[int, int]]
+) -> tuple[str, list[QuizQuestion]]:
+    """Create a quiz from `(points, time_limit_s)` pairs; the first choice is the right one."""
+    body = {
+        "title": "Integration quiz",
+        "questions": [
+            {
+                "text": f"Question {n}",
+                "points": points,
+                "time_limit_s": time_limit_s,
+                "choices": [
+                    {"text": "right", "correct": True},
+                    {"text": "wrong", "correct": False},
+                    {"text": "also wrong", "correct": False},
+                ],
+            }
+            for n, (points, time_limit_s) in enumerate(questions, start=1)
+        ],
+    }
+    response = client.post("/api/v1/quizzes", json=body, headers=HOST)
+    assert response.status_code == 201, response.json
+    quiz = response.json
+    made = []
+    for question in quiz["questions"]:
+        choice_ids = [choice["choice_id"] for choice in question["choices"]]
+        made.append(QuizQuestion(question["question_id"], choice_ids[0], tuple(choice_ids[1:])))
+    return quiz["quiz_id"], made
+
+
+# --- the scoring rule of DESIGN.md, written out independently -----------------------------
+
+FULL_POINTS_WINDOW_S = 0.5
+STREAK_STEP = 100
+STREAK_CAP = 500
+
+
+@dataclass(frozen=True)
+class QuestionFacts:
+    question_id: int
+    points: int
+    time_limit_s: int
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AnswerFacts:
+    question_id: int
+    right_choice: bool
+    received_at: datetime
+
+
+def expected_points(
+    questions: Iterable[QuestionFacts], answers: Mapping[int, AnswerFacts]
+) -> dict[int, int]:
+    """Points each of one participant's answers earns, by question id.
+
+    DESIGN.md: a right choice in time earns round-half-up(points × (1 − (elapsed /
+    time_limit) / 2)), all the points within the first 0.5 s; a wrong or late one earns 0.
+    The 2nd right answer in a row adds 100, the 3rd 200 … at most 500 (never doubled); a
+    wrong or missing answer resets the streak. Questions count in the order they opened.
+    """
+    points: dict[int, int] = {}
+    streak = 0
+    for question in sorted(questions, key=lambda q: q.opened_at):
+        answer = answers.get(question.question_id)
+        if answer is None:
+            streak = 0
+            continue
+        elapsed = (answer.received_at - question.opened_at).total_seconds()
+        in_time = 0 <= elapsed <= question.time_limit_s and (
+            question.closed_at is None or answer.received_at <= question.closed_at
+        )
+        if not (answer.right_choice and in_time):
+            streak = 0
+            points[question.question_id] = 0
+            continue
+        streak += 1
+        if elapsed <= FULL_POINTS_WINDOW_S:
+            base = question.points
+        else:
+            base = math.floor(question.points * (1 - (elapsed / question.time_limit_s) / 2) + 0.5)
+        points[question.question_id] = base + min(STREAK_STEP * (streak - 1), STREAK_CAP)
+    return points
+
+
+def question_facts(engine: Engine, quiz_code: str) -> list[QuestionFacts]:
+    """The stored open/close times, limits and points of a quiz's opened questions."""
+    found = rows(
+        engine,
+        "SELECT q.id, q.points, q.time_limit_s, q.opened_at, q.closed_at "
+        "FROM questions q JOIN quizzes z ON z.id = q.quiz_id "
+        "WHERE z.code = :code AND q.opened_at IS NOT NULL",
+        code=quiz_code,
+    )
+    return [QuestionFacts(r.id, r.points, r.time_limit_s, r.opened_at, r.closed_at) for r in found]
+
+
+def stored_answers(engine: Engine) -> list[Any]:
+    return rows(
+        engine,
+        "SELECT id, participant_id, question_id, choice_id, state, task_id, received_at, "
+        "enqueued_at, points, streak_bonus FROM answers ORDER BY id",
+    )

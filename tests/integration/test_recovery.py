@@ -1,0 +1,100 @@
+"""A 202 is a promise: a lost task message is sent again; a poison answer is set aside."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import redis_keys
+from tests.helpers import join, open_question, submit
+from tests.integration.support import (
+    AnswerFacts,
+    create_quiz,
+    expected_points,
+    question_facts,
+    scalar,
+    scoring_queue_depth,
+    stored_answers,
+    wait_all_scored,
+    wait_queue_drained,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def accepted_answer(client):
+    code, [question] = create_quiz(client, [(1000, 30)])
+    participant = join(client, code, "Ann")
+    open_question(client, code, question.question_id)
+    response = submit(client, code, participant, question.question_id, question.right_choice)
+    assert response.status_code == 202, response.json
+    return code, response.json["task_id"]
+
+
+def test_answer_whose_message_was_lost_is_scored_by_the_requeue_job(
+    client, celery_app, engine, redis_client, start_worker
+):
+    """The scoring message vanishes from the broker; beat re-sends it under the same task id."""
+    code, task_id = accepted_answer(client)
+    assert scoring_queue_depth(redis_client) == 1
+    celery_app.control.purge()
+    assert scoring_queue_depth(redis_client) == 0
+    [lost] = stored_answers(engine)
+    assert lost.state == "accepted"
+
+    start_worker(beat=True, QUIZ_REQUEUE_AFTER_S=1, QUIZ_REQUEUE_INTERVAL_S=0.5)
+    wait_all_scored(engine, expected_answers=1)
+    wait_queue_drained(redis_client)
+
+    [answer] = stored_answers(engine)
+    assert answer.state == "scored"
+    assert str(answer.task_id) == task_id
+    # the re-enqueue job stamps the answer when it sends the task again
+    assert answer.enqueued_at > lost.enqueued_at
+    total = scalar(engine, "SELECT total_score FROM participants")
+    assert total == answer.points > 0
+    # scored from the receipt time: the time it waited for the re-send cost no points
+    scored_at = scalar(engine, "SELECT scored_at FROM answers")
+    assert (scored_at - answer.received_at).total_seconds() >= 1
+    expected = expected_points(
+        question_facts(engine, code),
+        {answer.question_id: AnswerFacts(answer.question_id, True, answer.received_at)},
+    )
+    assert answer.points == expected[answer.question_id]
+    status = client.get(f"/api/v1/tasks/{task_id}")
+    assert status.status_code == 200
+    assert status.json["state"] == "SUCCESS"
+    assert status.json["result"]["answer_id"] == answer.id
+    assert status.json["result"]["total_score"] == total
+
+
+def test_poison_answer_is_rejected_after_too_many_deliveries(
+    client, settings, engine, redis_client, start_worker
+):
+    """An answer whose task keeps dying is rejected (too_many_attempts) and its task FAILS."""
+    _, task_id = accepted_answer(client)
+    [answer] = stored_answers(engine)
+    # as if earlier deliveries had been killed mid-task, never finishing
+    redis_client.set(redis_keys.answer_deliveries(answer.id), settings.max_delivery_attempts)
+
+    start_worker()
+    wait_until(
+        lambda: (
+            scalar(engine, "SELECT state FROM answers WHERE id = :id", id=answer.id) == "rejected"
+        ),
+        "the poison answer to be rejected",
+    )
+    wait_queue_drained(redis_client)
+
+    [rejected] = stored_answers(engine)
+    assert rejected.points is None
+    assert (
+        scalar(engine, "SELECT reject_reason FROM answers WHERE id = :id", id=answer.id)
+        == "too_many_attempts"
+    )
+    assert scalar(engine, "SELECT total_score FROM participants") == 0
+    assert scalar(engine, "SELECT count(*) FROM outbox_events") == 0
+    status = client.get(f"/api/v1/tasks/{task_id}")
+    assert status.status_code == 200
+    assert status.json["state"] == "FAILURE"
+    assert status.json["error"]["code"] == "too_many_attempts"
