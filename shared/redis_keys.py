@@ -17,3 +17,54 @@ def participant_score_lock(participant_id: int) -> str:
 
 def answer_deliveries(answer_id: int) -> str:
     return f"quiz:answer:{answer_id}:deliveries"
+
+
+# --- leaderboards (shared/leaderboard/) ---------------------------------------------------
+
+
+def leaderboard(quiz_code: str) -> str:
+    """Sorted set: member per participant (see ranking.member_of), score = total points."""
+    return f"quiz:{quiz_code}:leaderboard"
+
+
+def leaderboard_names(quiz_code: str) -> str:
+    """Hash beside the board: board member -> display name, plus a field marking it built."""
+    return f"quiz:{quiz_code}:leaderboard:names"
+
+
+def leaderboard_version(quiz_code: str) -> str:
+    """Counter bumped with every change of the board; the SSE event id."""
+    return f"quiz:{quiz_code}:leaderboard:version"
+
+
+def leaderboard_staging(quiz_code: str, token: str) -> str:
+    """Where a rebuild writes the board before it swaps it in; `token` keeps rebuilds apart."""
+    return f"quiz:{quiz_code}:leaderboard:rebuild:{token}"
+
+
+def leaderboard_names_staging(quiz_code: str, token: str) -> str:
+    """Where a rebuild writes the names before it swaps them in."""
+    return f"quiz:{quiz_code}:leaderboard:rebuild:{token}:names"
+
+
+def leaderboard_rebuild_lock(quiz_code: str) -> str:
+    """Held while a missing board is rebuilt, so concurrent readers rebuild it once."""
+    return f"quiz:{quiz_code}:leaderboard:rebuild-lock"
+
+
+def quiz_live_channel(quiz_code: str) -> str:
+    """Pub/sub channel: notices that the quiz's board or question changed."""
+    return f"quiz:{quiz_code}:live"
+
+
+# every quiz's live channel, for one subscription per web process
+QUIZ_LIVE_PATTERN = "quiz:*:live"
+
+
+def quiz_code_of_live_channel(channel: str) -> str | None:
+    """The join code a live channel belongs to (None: not a live channel)."""
+    prefix, _, rest = channel.partition(":")
+    code, _, suffix = rest.rpartition(":")
+    if prefix != "quiz" or suffix != "live" or not code:
+        return None
+    return code

@@ -1,10 +1,13 @@
-"""Flask commands: `flask --app web seed-demo`."""
+"""Flask commands: `flask --app web seed-demo`, `flask --app web leaderboard rebuild`."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
+from shared.errors import NotFound
+from shared.leaderboard import rebuild
 from shared.quiz import quizzes
 from web.db import get_session, resources
 
@@ -60,5 +63,32 @@ def seed_demo() -> None:
         click.echo(f"  question {question.id}: {question.text}  choices: {choices}")
 
 
+# an AppGroup runs its commands inside the app context, as top-level commands are
+leaderboard = AppGroup("leaderboard", help="Leaderboard maintenance.")
+
+
+@leaderboard.command("rebuild")
+@click.argument("quiz_id", required=False)
+@click.option("--all", "every", is_flag=True, help="Rebuild the board of every quiz.")
+def rebuild_leaderboard(quiz_id: str | None, every: bool) -> None:
+    """Recompute leaderboards from PostgreSQL (QUIZ_ID, or --all)."""
+    if bool(quiz_id) == every:
+        raise click.UsageError("give either a QUIZ_ID or --all")
+    session = get_session()
+    client = resources().redis
+    if every:
+        counts = rebuild.rebuild_all(session, client)
+    else:
+        try:
+            code = quizzes.normalize_code(quiz_id)
+            counts = {code: rebuild.rebuild_board(session, client, code)}
+        except NotFound as exc:
+            raise click.ClickException(exc.message) from None
+    for code, participants in counts.items():
+        click.echo(f"rebuilt {code}: {participants} participants")
+    click.echo(f"{len(counts)} leaderboard(s) rebuilt from PostgreSQL")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
+    app.cli.add_command(leaderboard)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import Conflict, NotFound
+from shared.leaderboard.board import QUIZ_CHANGED, publish_notice
 from shared.models import Choice, Participant, Question, QuestionStatus, Quiz, QuizStatus
 from shared.quiz.state import quiz_state_of, save_quiz_state
 
@@ -117,6 +118,8 @@ def open_question(
     quiz.status = QuizStatus.RUNNING.value
     session.commit()
     save_quiz_state(client, quiz_state_of(quiz))
+    # live pages learn that a question opened or closed (leaderboard stream)
+    publish_notice(client, quiz.code, QUIZ_CHANGED)
     return question
 
 
@@ -137,6 +140,8 @@ def close_question(
         quiz.status = QuizStatus.FINISHED.value
     session.commit()
     save_quiz_state(client, quiz_state_of(quiz))
+    # live pages learn that a question opened or closed (leaderboard stream)
+    publish_notice(client, quiz.code, QUIZ_CHANGED)
     return question
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import redis.exceptions
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared.leaderboard import service as leaderboard
 from shared.quiz import quizzes
 from shared.tokens import issue_participant_token
 from web.api.schemas import ErrorSchema, JoinSchema, ParticipantJoinedSchema
 from web.db import get_session, resources
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("participants", __name__, url_prefix="/api/v1/quizzes", description="Join a quiz.")
 
@@ -34,4 +39,20 @@ class Participants(MethodView):
         token = issue_participant_token(
             resources().settings.secret_key, quizzes.normalize_code(quiz_id), participant.id
         )
-        return {"id": participant.id, "display_name": participant.display_name, "token": token}
+        joined = {"id": participant.id, "display_name": participant.display_name, "token": token}
+        put_on_board(quiz_id, participant.id, participant.display_name)
+        return joined
+
+
+def put_on_board(quiz_id: str, participant_id: int, display_name: str) -> None:
+    """Show a new player on the leaderboard with 0 points.
+
+    The join is committed already, so a Redis failure must not fail it: the player is added
+    by their first score, or by a rebuild.
+    """
+    try:
+        leaderboard.add_participant(
+            resources().redis, get_session(), quiz_id, participant_id, display_name
+        )
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        log.warning("join.leaderboard_not_updated participant_id=%s", participant_id)

@@ -7,6 +7,7 @@ from typing import Any
 import flask_smorest.error_handler
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.leaderboard.ranking import AROUND_ME, DEFAULT_LIMIT, MAX_LIMIT
 from shared.models import QuestionStatus, QuizStatus
 from shared.quiz.quizzes import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S
 from shared.quiz.scoring import ALLOWED_POINTS
@@ -150,3 +151,56 @@ class TaskStatusSchema(Schema):
     state = fields.String(metadata={"enum": [s.value for s in TaskState]})
     result = fields.Nested(TaskResultSchema)
     error = fields.Nested(TaskErrorSchema)
+
+
+# --- leaderboard ---------------------------------------------------------------------
+
+
+class LeaderboardQueryArgsSchema(Schema):
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"entries from the top (default {DEFAULT_LIMIT})"},
+    )
+    participant_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"description": "also answer with this participant's row and neighbours"},
+    )
+
+
+class StreamHeadersSchema(Schema):
+    last_event_id = fields.String(
+        data_key="Last-Event-ID",
+        metadata={
+            "description": "sent by browsers when they reconnect: the `id` of the last event "
+            "they got (the board's `version`). When the board has not changed since, the "
+            "stream skips the snapshot; otherwise it starts with a fresh one."
+        },
+    )
+
+
+class LeaderboardEntrySchema(Schema):
+    rank = fields.Integer(metadata={"description": "equal scores share a rank: 1, 2, 2, 4"})
+    participant_id = fields.Integer()
+    display_name = fields.String()
+    score = fields.Integer()
+
+
+class LeaderboardSchema(Schema):
+    quiz_id = fields.String(metadata={"description": "the join code"})
+    total_participants = fields.Integer()
+    entries = fields.List(fields.Nested(LeaderboardEntrySchema))
+    me = fields.Nested(
+        LeaderboardEntrySchema,
+        metadata={"description": "the row of `participant_id`, when it was given"},
+    )
+    around_me = fields.List(
+        fields.Nested(LeaderboardEntrySchema),
+        metadata={
+            "description": f"with `participant_id`: its row and up to {AROUND_ME} neighbours "
+            "on each side"
+        },
+    )
+    version = fields.Integer(
+        metadata={"description": "grows with every change of the board (the stream's event id)"}
+    )

@@ -1,0 +1,1 @@
+"""Leaderboards: pure ranking rules, the Redis board, its rebuild from PostgreSQL."""

@@ -1,0 +1,359 @@
+"""A quiz's leaderboard in Redis: a sorted set of totals and a hash of names beside it.
+
+Every write is an absolute total applied with `ZADD … GT` (totals only grow), so an event
+applied twice or out of order leaves the same board. Each script refuses to work on a
+board that is missing or partial (flushed, evicted): the names hash carries a marker
+field, and the board is intact only when the hash exists and holds one name per member.
+The caller then rebuilds the board from PostgreSQL (shared/leaderboard/rebuild.py).
+
+Reads cost O(log N + k): ZREVRANGE, ZREVRANK and ZCOUNT, never a scan of the members.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.exceptions
+
+from shared import redis_keys
+from shared.leaderboard.ranking import Entry, entries_of, member_of
+
+# a board read again after this long is rebuilt from PostgreSQL; every write renews it
+BOARD_TTL_S = 7 * 24 * 3600
+# the names hash always holds this field, so an empty board is told apart from a lost one
+BUILT_FIELD = "~built"
+MISSING = -1
+
+_INTACT = """
+local function intact()
+  return redis.call('EXISTS', KEYS[2]) == 1
+     and redis.call('ZCARD', KEYS[1]) == redis.call('HLEN', KEYS[2]) - 1
+end
+local function keep(ttl)
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
+end
+"""
+
+# KEYS board, names, version; ARGV member, total, display name, ttl
+# -> -1 board missing, else 1 when the board changed
+_APPLY = (
+    _INTACT
+    + """
+if not intact() then return -1 end
+local changed = redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[2], ARGV[1])
+local named = redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if changed + named > 0 then redis.call('INCR', KEYS[3]) end
+keep(ARGV[4])
+return changed + named > 0 and 1 or 0
+"""
+)
+
+# KEYS board, names, version; ARGV member, display name, ttl -> -1 missing, 1 added, 0 known
+_ADD = (
+    _INTACT
+    + """
+if not intact() then return -1 end
+local added = redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if added > 0 then redis.call('INCR', KEYS[3]) end
+keep(ARGV[3])
+return added
+"""
+)
+
+# KEYS board, names, version; ARGV limit, member ('' for none), around
+# -> {-1} missing, else {total, version, top, top names, start, greater, mine, mine names}
+_READ = (
+    _INTACT
+    + """
+if not intact() then return {-1} end
+local limit = tonumber(ARGV[1])
+local top = redis.call('ZREVRANGE', KEYS[1], 0, limit - 1, 'WITHSCORES')
+local top_members = {}
+for i = 1, #top, 2 do top_members[#top_members + 1] = top[i] end
+local top_names = {}
+if #top_members > 0 then top_names = redis.call('HMGET', KEYS[2], unpack(top_members)) end
+local start, greater, mine, mine_names = -1, 0, {}, {}
+if ARGV[2] ~= '' then
+  local position = redis.call('ZREVRANK', KEYS[1], ARGV[2])
+  if position then
+    local around = tonumber(ARGV[3])
+    start = math.max(0, position - around)
+    mine = redis.call('ZREVRANGE', KEYS[1], start, position + around, 'WITHSCORES')
+    greater = redis.call('ZCOUNT', KEYS[1], '(' .. mine[2], '+inf')
+    local members = {}
+    for i = 1, #mine, 2 do members[#members + 1] = mine[i] end
+    mine_names = redis.call('HMGET', KEYS[2], unpack(members))
+  end
+end
+local version = redis.call('GET', KEYS[3]) or '0'
+return {redis.call('ZCARD', KEYS[1]), version, top, top_names, start, greater, mine, mine_names}
+"""
+)
+
+# KEYS board, names; ARGV members -> {-1} missing, else per member {score|false, greater, name}
+_ROWS = (
+    _INTACT
+    + """
+if not intact() then return {-1} end
+local rows = {}
+for i = 1, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score then
+    rows[i] = {score, redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf'),
+               redis.call('HGET', KEYS[2], ARGV[i])}
+  else
+    rows[i] = {false, 0, false}
+  end
+end
+return rows
+"""
+)
+
+# KEYS board, names, version, staged board, staged names; ARGV ttl, now in microseconds
+# Swap a rebuilt board in at once; the version jumps to the clock so it never repeats.
+_SWAP = """
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('RENAME', KEYS[4], KEYS[1])
+else
+  redis.call('DEL', KEYS[1])
+end
+redis.call('RENAME', KEYS[5], KEYS[2])
+local version = tonumber(redis.call('GET', KEYS[3]) or '0')
+if tonumber(ARGV[2]) > version then
+  redis.call('SET', KEYS[3], ARGV[2])
+else
+  redis.call('INCR', KEYS[3])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
+return redis.call('GET', KEYS[3])
+"""
+
+STAGING_TTL_S = 600
+CHUNK = 5000
+
+_SHAS: dict[str, str] = {}
+
+
+def _run(client: redis.Redis, script: str, numkeys: int, *args: Any) -> Any:
+    """Run a script by its SHA1 (Redis keeps it compiled); send its body only once."""
+    sha = _SHAS.get(script)
+    if sha is None:
+        sha = _SHAS[script] = hashlib.sha1(script.encode()).hexdigest()
+    try:
+        return client.evalsha(sha, numkeys, *args)
+    except redis.exceptions.NoScriptError:
+        return client.eval(script, numkeys, *args)
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """One consistent read of a board."""
+
+    total_participants: int
+    version: int
+    entries: list[Entry]
+    # the participant's own row and its neighbours; empty when not asked or not on the board
+    around: list[Entry]
+
+    def row_of(self, participant_id: int) -> Entry | None:
+        return next((e for e in self.around if e.participant_id == participant_id), None)
+
+
+@dataclass(frozen=True)
+class Standing:
+    participant_id: int
+    display_name: str
+    total_score: int
+
+
+def _keys(quiz_code: str) -> list[str]:
+    return [
+        redis_keys.leaderboard(quiz_code),
+        redis_keys.leaderboard_names(quiz_code),
+        redis_keys.leaderboard_version(quiz_code),
+    ]
+
+
+def apply_total(
+    client: redis.Redis, quiz_code: str, participant_id: int, display_name: str, total: int
+) -> bool | None:
+    """Raise a participant's total to `total` (never lower it).
+
+    Returns whether the board changed, or None when the board is missing and must be
+    rebuilt first.
+    """
+    result = _run(
+        client,
+        _APPLY,
+        3,
+        *_keys(quiz_code),
+        member_of(participant_id),
+        total,
+        display_name,
+        BOARD_TTL_S,
+    )
+    return None if int(result) == MISSING else bool(result)
+
+
+def add_participant(
+    client: redis.Redis, quiz_code: str, participant_id: int, display_name: str
+) -> bool | None:
+    """Put a participant who just joined on the board with 0 points.
+
+    Returns whether it was added, or None when the board is missing and must be rebuilt.
+    """
+    result = _run(
+        client, _ADD, 3, *_keys(quiz_code), member_of(participant_id), display_name, BOARD_TTL_S
+    )
+    return None if int(result) == MISSING else bool(result)
+
+
+def _pairs(flat: Sequence[Any]) -> tuple[list[str], list[int]]:
+    members = [str(m) for m in flat[0::2]]
+    scores = [int(float(s)) for s in flat[1::2]]
+    return members, scores
+
+
+def read(
+    client: redis.Redis,
+    quiz_code: str,
+    limit: int,
+    participant_id: int | None = None,
+    around: int = 0,
+) -> BoardView | None:
+    """The top `limit` entries and, for `participant_id`, its row with `around` neighbours
+    on each side; None when the board is missing."""
+    member = member_of(participant_id) if participant_id is not None else ""
+    reply = _run(client, _READ, 3, *_keys(quiz_code), limit, member, around)
+    if int(reply[0]) == MISSING:
+        return None
+    total, version, top, top_names, start, greater, mine, mine_names = reply
+    top_members, top_scores = _pairs(top)
+    entries = entries_of(top_members, top_scores, list(top_names), 0, 0)
+    around_entries: list[Entry] = []
+    if int(start) >= 0:
+        members, scores = _pairs(mine)
+        around_entries = entries_of(members, scores, list(mine_names), int(greater), int(start))
+    return BoardView(
+        total_participants=int(total),
+        version=int(version),
+        entries=entries,
+        around=around_entries,
+    )
+
+
+def rows(
+    client: redis.Redis, quiz_code: str, participant_ids: Sequence[int]
+) -> dict[int, Entry] | None:
+    """Each participant's own row (rank, score, name) in one call; None: board missing.
+
+    Participants not on the board are left out.
+    """
+    if not participant_ids:
+        return {}
+    keys = _keys(quiz_code)[:2]
+    reply = _run(client, _ROWS, 2, *keys, *(member_of(p) for p in participant_ids))
+    if reply and reply[0] == MISSING:
+        return None
+    found: dict[int, Entry] = {}
+    for participant_id, (score, greater, name) in zip(participant_ids, reply, strict=True):
+        if score is None:
+            continue
+        found[participant_id] = Entry(
+            rank=int(greater) + 1,
+            participant_id=participant_id,
+            display_name=name or "",
+            score=int(float(score)),
+        )
+    return found
+
+
+def is_intact(client: redis.Redis, quiz_code: str) -> bool:
+    board, names, _ = _keys(quiz_code)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.exists(names).zcard(board).hlen(names)
+        exists, size, named = pipe.execute()
+    return bool(exists) and size == named - 1
+
+
+def replace(client: redis.Redis, quiz_code: str, standings: Iterable[Standing], token: str) -> int:
+    """Write a whole board beside the live one, then swap it in at once; return the version.
+
+    Readers see the old board or the new one, never a board half written.
+    """
+    staged_board = redis_keys.leaderboard_staging(quiz_code, token)
+    staged_names = redis_keys.leaderboard_names_staging(quiz_code, token)
+    client.delete(staged_board, staged_names)
+    client.hset(staged_names, BUILT_FIELD, str(time.time()))
+    client.expire(staged_names, STAGING_TTL_S)
+    for chunk in _chunks(standings):
+        with client.pipeline(transaction=False) as pipe:
+            pipe.zadd(staged_board, {member_of(s.participant_id): s.total_score for s in chunk})
+            pipe.hset(
+                staged_names, mapping={member_of(s.participant_id): s.display_name for s in chunk}
+            )
+            pipe.expire(staged_board, STAGING_TTL_S)
+            pipe.execute()
+    version = _run(
+        client,
+        _SWAP,
+        5,
+        *_keys(quiz_code),
+        staged_board,
+        staged_names,
+        BOARD_TTL_S,
+        str(int(time.time() * 1_000_000)),
+    )
+    return int(version)
+
+
+def merge(client: redis.Redis, quiz_code: str, standings: Iterable[Standing]) -> int:
+    """Raise totals to at least the given ones (ZADD GT), adding missing participants.
+
+    Returns how many members changed. Each chunk keeps names and board together (MULTI).
+    """
+    board, names, version = _keys(quiz_code)
+    changed = 0
+    for chunk in _chunks(standings):
+        with client.pipeline(transaction=True) as pipe:
+            pipe.zadd(
+                board, {member_of(s.participant_id): s.total_score for s in chunk}, gt=True, ch=True
+            )
+            pipe.hset(names, mapping={member_of(s.participant_id): s.display_name for s in chunk})
+            changed += int(pipe.execute()[0])
+    if changed:
+        client.incr(version)
+    return changed
+
+
+def _chunks(standings: Iterable[Standing]) -> Iterable[list[Standing]]:
+    chunk: list[Standing] = []
+    for standing in standings:
+        chunk.append(standing)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- live notices ---------------------------------------------------------------------------
+
+BOARD_CHANGED = "board"
+QUIZ_CHANGED = "quiz"
+
+
+def publish_notice(client: redis.Redis, quiz_code: str, kind: str = BOARD_CHANGED) -> None:
+    """Tell the web processes that a quiz's board (or its questions) changed; they read it."""
+    client.publish(redis_keys.quiz_live_channel(quiz_code), json.dumps({"kind": kind}))

@@ -1,0 +1,170 @@
+"""Leaderboard operations as the API, the consumer and the join path use them.
+
+Each repairs a board that is missing in Redis from PostgreSQL instead of using a
+partial one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import redis.exceptions
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import redis_keys
+from shared.errors import InvalidInput, NotFound
+from shared.leaderboard import board
+from shared.leaderboard.ranking import AROUND_ME, Entry
+from shared.leaderboard.rebuild import rebuild_board
+from shared.models import Participant
+from shared.quiz.quizzes import normalize_code
+from shared.quiz.state import load_quiz_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """What GET …/leaderboard answers: field names are those of the API contract."""
+
+    quiz_id: str
+    total_participants: int
+    entries: list[Entry]
+    version: int
+    me: Entry | None = None
+    # `me` and its neighbours, when `me` was asked for
+    around_me: list[Entry] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, quiz_id: str, view: board.BoardView, me: Entry | None) -> Leaderboard:
+        return cls(
+            quiz_id=quiz_id,
+            total_participants=view.total_participants,
+            entries=view.entries,
+            version=view.version,
+            me=me,
+            around_me=view.around if me is not None else [],
+        )
+
+
+# a rebuild of 100,000 participants takes a few seconds; waiters give up well before a
+# request would time out and rebuild themselves
+REBUILD_LOCK_S = 60
+REBUILD_WAIT_S = 10
+
+
+def rebuild_missing(session: Session, client: redis.Redis, quiz_code: str) -> None:
+    """Rebuild a board Redis lost, once, however many callers find it missing together."""
+    lock = client.lock(
+        redis_keys.leaderboard_rebuild_lock(quiz_code),
+        timeout=REBUILD_LOCK_S,
+        blocking_timeout=REBUILD_WAIT_S,
+    )
+    acquired = lock.acquire()
+    try:
+        if not board.is_intact(client, quiz_code):
+            log.warning("leaderboard.missing quiz=%s; rebuilding", quiz_code)
+            rebuild_board(session, client, quiz_code)
+    finally:
+        if acquired:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass  # it expired: the rebuild took longer than REBUILD_LOCK_S
+
+
+def read_board(
+    client: redis.Redis,
+    session: Session,
+    quiz_code: str,
+    limit: int,
+    participant_id: int | None = None,
+    around: int = AROUND_ME,
+) -> board.BoardView:
+    """Read a board, rebuilding it from PostgreSQL first when Redis lost it."""
+    view = board.read(client, quiz_code, limit, participant_id, around)
+    if view is None:
+        rebuild_missing(session, client, quiz_code)
+        view = board.read(client, quiz_code, limit, participant_id, around)
+        if view is None:
+            raise redis.exceptions.ConnectionError("the leaderboard vanished while being read")
+    return view
+
+
+def leaderboard_of(
+    client: redis.Redis,
+    session: Session,
+    quiz_code: str,
+    limit: int,
+    participant_id: int | None = None,
+) -> Leaderboard:
+    """Top `limit` entries, and with `participant_id` its row and neighbours.
+
+    :raises NotFound: no quiz has this code
+    :raises InvalidInput: `participant_id` does not play in this quiz
+    """
+    code = normalize_code(quiz_code)
+    state = load_quiz_state(client, session, code)
+    if state is None:
+        raise NotFound(f"quiz {quiz_code!r} does not exist")
+    view = read_board(client, session, code, limit, participant_id)
+    me = view.row_of(participant_id) if participant_id is not None else None
+    if participant_id is not None and me is None:
+        standing = _standing(session, state.quiz_pk, participant_id)
+        # joined while Redis was unreachable: put them on the board now
+        board.merge(client, code, [standing])
+        view = read_board(client, session, code, limit, participant_id)
+        me = view.row_of(participant_id)
+    return Leaderboard.of(code, view, me)
+
+
+def _standing(session: Session, quiz_pk: int, participant_id: int) -> board.Standing:
+    row = session.execute(
+        select(Participant.display_name, Participant.total_score).where(
+            Participant.id == participant_id, Participant.quiz_id == quiz_pk
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidInput(
+            f"participant {participant_id} does not play in this quiz",
+            {"query": {"participant_id": ["no participant of this quiz has this id"]}},
+        )
+    return board.Standing(participant_id, row.display_name, row.total_score)
+
+
+def add_participant(
+    client: redis.Redis, session: Session, quiz_code: str, participant_id: int, display_name: str
+) -> None:
+    """Put a participant who just joined on the board with 0 points, and tell live clients."""
+    code = normalize_code(quiz_code)
+    if board.add_participant(client, code, participant_id, display_name) is None:
+        # the first join of a quiz, or a lost board: the rebuild includes this participant
+        rebuild_missing(session, client, code)
+        if board.add_participant(client, code, participant_id, display_name) is None:
+            raise redis.exceptions.ConnectionError("the leaderboard vanished while joining")
+    board.publish_notice(client, code)
+
+
+def apply_update(
+    client: redis.Redis, session_factory: Callable[[], Session], event: dict[str, Any]
+) -> bool:
+    """Apply one leaderboard event (absolute total, `ZADD GT`); return whether it changed
+    the board. A missing board is rebuilt from PostgreSQL first.
+
+    :raises NotFound: the event names a quiz PostgreSQL does not know
+    """
+    code = normalize_code(event["quiz_id"])
+    args = (code, event["participant_id"], event["display_name"], event["total_score"])
+    changed = board.apply_total(client, *args)
+    if changed is None:
+        with session_factory() as session:
+            rebuild_missing(session, client, code)
+        # the rebuild read PostgreSQL after this event's commit; applying it again is harmless
+        board.apply_total(client, *args)
+        return True
+    return changed

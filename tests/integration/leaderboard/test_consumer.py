@@ -1,0 +1,207 @@
+"""The leaderboard consumer as a process: events from the broker onto the Redis boards.
+
+Events are published as the worker publishes them (worker/publisher.py); the consumer is
+`python -m worker.leaderboard` with the test's database and Redis DB. Brokers that a test
+restarts are its own, on free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+
+import pytest
+from kombu import Connection
+
+from shared import redis_keys
+from shared.leaderboard.rebuild import rebuild_board
+from tests.integration.leaderboard.support import (
+    database_board,
+    event,
+    make_quiz,
+    scores_of,
+    set_total,
+    whole_board,
+)
+from tests.live_stack import RabbitServer, RedisServer, wait_for
+from worker.publisher import leaderboard_exchange, leaderboard_queue
+
+APPLY_TIMEOUT_S = 60.0
+
+
+def publish(broker_url: str, payload: dict) -> None:
+    """Publish one event the way worker/publisher.py does."""
+    with Connection(broker_url) as conn:
+        conn.Producer().publish(
+            payload,
+            exchange=leaderboard_exchange,
+            routing_key=leaderboard_queue.routing_key,
+            declare=[leaderboard_queue],
+            serializer="json",
+            delivery_mode="persistent",
+            retry=True,
+            retry_policy={"max_retries": 20, "interval_start": 0.2, "interval_step": 0.5},
+        )
+
+
+def score_of(redis_client, code, participant_id):
+    view = (
+        whole_board(redis_client, code)
+        if redis_client.exists(redis_keys.leaderboard_names(code))
+        else []
+    )
+    return next((score for _, _, score, pid in view if pid == participant_id), None)
+
+
+@pytest.fixture
+def game(session, redis_client):
+    code, ids = make_quiz(session, ["Ann", "Bob", "Cy"])
+    rebuild_board(session, redis_client, code)
+    return code, ids
+
+
+def test_events_are_applied_once_whatever_their_order_and_acked(
+    start_consumer, settings, tmp_path, session, redis_client, game
+):
+    code, ids = game
+    consumer = start_consumer()
+    history = [
+        event(code, ids["Ann"], "Ann", 967),
+        event(code, ids["Ann"], "Ann", 2067),
+        event(code, ids["Bob"], "Bob", 1000),
+        event(code, ids["Cy"], "Cy", 1000),
+        event(code, ids["Cy"], "Cy", 2100),
+    ]
+    deliveries = history + history[:3]  # redelivered, and late
+    random.Random(5).shuffle(deliveries)
+    for payload in deliveries:
+        publish(settings.celery_broker_url, payload)
+    expected = [
+        (1, "Cy", 2100, ids["Cy"]),
+        (2, "Ann", 2067, ids["Ann"]),
+        (3, "Bob", 1000, ids["Bob"]),
+    ]
+    wait_for(lambda: whole_board(redis_client, code) == expected, "the board", APPLY_TIMEOUT_S)
+    # every message acknowledged: nothing waiting, nothing held
+    wait_for(
+        lambda: (
+            redis_client.llen(leaderboard_queue.name) == 0
+            and redis_client.hlen("leaderboard.unacked") == 0
+        ),
+        "the queue to drain",
+    )
+    assert consumer.process.poll() is None
+    consumer.stop()
+    assert "leaderboard_consumer.stopped applied=8" in consumer.log()
+
+
+def test_an_event_for_a_lost_board_brings_the_whole_board_back(
+    start_consumer, settings, tmp_path, session, redis_client, game
+):
+    code, ids = game
+    start_consumer()
+    set_total(session, ids["Bob"], 967)
+    set_total(session, ids["Cy"], 500)
+    redis_client.delete(redis_keys.leaderboard(code), redis_keys.leaderboard_names(code))
+    publish(settings.celery_broker_url, event(code, ids["Cy"], "Cy", 500))
+    wait_for(
+        lambda: (
+            redis_client.exists(redis_keys.leaderboard_names(code))
+            and scores_of(whole_board(redis_client, code)) == database_board(session, code)
+        ),
+        "the rebuilt board",
+        APPLY_TIMEOUT_S,
+    )
+
+
+def test_a_malformed_event_is_set_aside_and_the_next_one_applied(
+    start_consumer, settings, tmp_path, redis_client, game
+):
+    code, ids = game
+    consumer = start_consumer()
+    bad = event(code, ids["Ann"], "Ann", 100)
+    bad["total_score"] = "a lot"
+    publish(settings.celery_broker_url, bad)
+    publish(settings.celery_broker_url, event(code, ids["Bob"], "Bob", 300))
+    wait_for(lambda: score_of(redis_client, code, ids["Bob"]) == 300, "Bob's event")
+    assert score_of(redis_client, code, ids["Ann"]) == 0
+    assert "leaderboard_consumer.invalid_event" in consumer.log()
+
+
+def test_live_clients_are_told_after_the_event_is_applied(
+    start_consumer, settings, tmp_path, redis_client, game
+):
+    code, ids = game
+    start_consumer()
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(redis_keys.quiz_live_channel(code))
+    publish(settings.celery_broker_url, event(code, ids["Ann"], "Ann", 700))
+    notice = None
+    deadline_polls = 600
+    while notice is None and deadline_polls:
+        notice = pubsub.get_message(timeout=0.1)
+        deadline_polls -= 1
+    assert notice is not None, "no notice on the live channel"
+    assert json.loads(notice["data"]) == {"kind": "board"}
+    # the notice comes after the write: the board already has the new total
+    assert score_of(redis_client, code, ids["Ann"]) == 700
+    pubsub.close()
+
+
+def test_the_consumer_reconnects_after_its_redis_broker_restarts(
+    start_consumer, settings, tmp_path, redis_client, game
+):
+    code, ids = game
+    broker = RedisServer(tmp_path)
+    broker.start()
+    try:
+        consumer = start_consumer(broker.url)
+        publish(broker.url, event(code, ids["Ann"], "Ann", 100))
+        wait_for(lambda: score_of(redis_client, code, ids["Ann"]) == 100, "the first event")
+        broker.stop()
+        wait_for(
+            lambda: (
+                "broker_unreachable" in consumer.log()
+                or "Connection to broker lost" in consumer.log()
+            ),
+            "the consumer to notice",
+        )
+        broker.start()  # same port, empty: the consumer declares its queue again
+        publish(broker.url, event(code, ids["Bob"], "Bob", 200))
+        wait_for(
+            lambda: score_of(redis_client, code, ids["Bob"]) == 200,
+            "the event sent after the restart",
+            APPLY_TIMEOUT_S,
+        )
+        assert consumer.process.poll() is None
+        consumer.stop()
+    finally:
+        broker.stop()
+
+
+def test_the_consumer_reads_rabbitmq_and_reconnects_after_it_restarts(
+    start_consumer, settings, tmp_path, redis_client, game
+):
+    code, ids = game
+    if shutil.which("rabbitmq-server") is None and not os.path.exists("/usr/sbin/rabbitmq-server"):
+        pytest.skip("rabbitmq-server is not installed: the amqp path is not tested here")
+    broker = RabbitServer()
+    try:
+        broker.start()
+        consumer = start_consumer(broker.url)
+        publish(broker.url, event(code, ids["Ann"], "Ann", 100))
+        wait_for(lambda: score_of(redis_client, code, ids["Ann"]) == 100, "the first event")
+        broker.stop()
+        broker.start()
+        publish(broker.url, event(code, ids["Cy"], "Cy", 300))
+        wait_for(
+            lambda: score_of(redis_client, code, ids["Cy"]) == 300,
+            "the event sent after the restart",
+            APPLY_TIMEOUT_S,
+        )
+        assert consumer.process.poll() is None
+        consumer.stop()
+    finally:
+        broker.cleanup()

@@ -1,0 +1,275 @@
+"""Processes of the live stack for tests: consumer, web (gunicorn gevent), worker, brokers.
+
+Each is started the way production starts it, as a subprocess with the test's own
+database and Redis DB in its environment; its output goes to a log file that failing tests
+print. Brokers started here listen on free ports, never on the machine's own services.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from shared.config import Settings
+from tests.helpers import TEST_HOST_KEY, TEST_SECRET_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(predicate: Callable[[], object], what: str, timeout: float = START_TIMEOUT_S) -> None:
+    """Poll until `predicate()` is truthy; fail naming `what` after `timeout` (no speed test)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def environment(settings: Settings, **overrides: object) -> dict[str, str]:
+    """The caller's environment without QUIZ_* and service variables, then the test's."""
+    names = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "PORT")
+    env = {k: v for k, v in os.environ.items() if k not in names and not k.startswith("QUIZ_")}
+    env.update(
+        QUIZ_ENV="testing",
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        CELERY_BROKER_URL=settings.celery_broker_url,
+        QUIZ_HOST_KEY=TEST_HOST_KEY,
+        SECRET_KEY=TEST_SECRET_KEY,
+        QUIZ_DB_POOL_SIZE="5",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+class Process:
+    """A subprocess in its own session (so its children stop with it) and its log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "ab")  # closed in stop()
+        self.process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def tail(self, lines: int = 80) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def wait_until(self, predicate: Callable[[], object], what: str) -> None:
+        def ready() -> object:
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
+                )
+            return predicate()
+
+        try:
+            wait_for(ready, f"{self.name}: {what}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.tail()}") from None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        self._log.close()
+
+
+def start_consumer(settings: Settings, log_dir: Path, **env: object) -> Process:
+    consumer = Process(
+        "consumer",
+        [sys.executable, "-m", "worker.leaderboard", "--loglevel", "INFO"],
+        environment(settings, **env),
+        log_dir,
+    )
+    consumer.wait_until(lambda: "leaderboard_consumer.ready" in consumer.log(), "ready")
+    return consumer
+
+
+def start_web(settings: Settings, log_dir: Path, port: int, **env: object) -> Process:
+    """One gunicorn worker of the gevent class, as `make run` serves the API and streams."""
+    web = Process(
+        "web",
+        [
+            str(BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gevent",
+            "--workers",
+            "1",
+            "--worker-connections",
+            "5000",
+            "--graceful-timeout",
+            "2",
+            "web:create_app()",
+        ],
+        environment(settings, PORT=port, **env),
+        log_dir,
+    )
+    web.wait_until(lambda: port_open(port), f"listening on {port}")
+    return web
+
+
+def start_worker(settings: Settings, log_dir: Path, **env: object) -> Process:
+    worker = Process(
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            "-Q",
+            "scoring",
+            "--pool",
+            "solo",
+            "-l",
+            "INFO",
+            "-n",
+            f"live-{os.getpid()}-{free_port()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        environment(settings, **env),
+        log_dir,
+    )
+    worker.wait_until(lambda: " ready." in worker.log(), "ready")
+    return worker
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port: it may be stopped and restarted."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.log_dir = log_dir
+        self.process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise AssertionError("redis-server is not on PATH (apt-get install redis-server)")
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "no", "--dir", str(self.log_dir)]
+        self.process = Process(f"redis-{self.port}", args, dict(os.environ), self.log_dir)
+        self.process.wait_until(lambda: port_open(self.port), f"redis on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+class RabbitServer:
+    """A RabbitMQ node of the test's own (its own name, ports and data directory).
+
+    The server runs as the rabbitmq user, which cannot enter pytest's private tmp_path:
+    its directory is made beside it and removed by `cleanup()`.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="quiz-test-rabbitmq-"))
+        self.process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def start(self) -> None:
+        binary = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
+        if not os.path.exists(binary):
+            raise FileNotFoundError("rabbitmq-server")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "enabled_plugins").write_text("[].\n")
+        (self.data_dir / "rabbitmq.conf").write_text(
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
+        )
+        if os.geteuid() == 0:
+            # the server drops to the rabbitmq user, which must own its directory
+            shutil.chown(self.data_dir, "rabbitmq", "rabbitmq")
+            for path in self.data_dir.rglob("*"):
+                shutil.chown(path, "rabbitmq", "rabbitmq")
+        env = dict(
+            os.environ,
+            RABBITMQ_CONFIG_FILE=str(self.data_dir / "rabbitmq.conf"),
+            RABBITMQ_NODENAME=f"quiztest{self.port}@localhost",
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+            RABBITMQ_MNESIA_BASE=str(self.data_dir / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.data_dir / "log"),
+            RABBITMQ_PID_FILE=str(self.data_dir / "pid"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.data_dir / "enabled_plugins"),
+            ERL_CRASH_DUMP=str(self.data_dir / "erl_crash.dump"),
+        )
+        self.process = Process(f"rabbitmq-{self.port}", [binary], env, self.data_dir)
+        self.process.wait_until(lambda: port_open(self.port), f"rabbitmq on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        pid_file = self.data_dir / "pid"
+        if pid_file.exists():
+            # the Erlang VM, not the launcher script, has to get the signal
+            try:
+                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            except (ValueError, ProcessLookupError):
+                pass
+        self.process.stop()
+        self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)

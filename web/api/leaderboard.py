@@ -1,0 +1,185 @@
+"""Leaderboards: ranked entries on demand, and a live stream of them (Server-Sent Events)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.leaderboard import service as leaderboard
+from shared.leaderboard.board import BoardView
+from shared.leaderboard.ranking import Entry
+from shared.quiz import quizzes
+from web import live
+from web.api.schemas import (
+    ErrorSchema,
+    LeaderboardEntrySchema,
+    LeaderboardQueryArgsSchema,
+    LeaderboardSchema,
+    QuizSchema,
+    StreamHeadersSchema,
+)
+from web.db import get_session, resources
+
+blp = Blueprint(
+    "leaderboard",
+    __name__,
+    url_prefix="/api/v1/quizzes",
+    description=(
+        "Leaderboards: ranks on demand and as a live stream. Equal scores share a rank "
+        "(1, 2, 2, 4); among them, who joined first is listed first."
+    ),
+)
+
+_entry_schema = LeaderboardEntrySchema()
+
+
+def entry_dict(entry: Entry) -> dict[str, Any]:
+    return _entry_schema.dump(entry)
+
+
+def board_payload(quiz_code: str, view: BoardView, limit: int, me: Entry | None) -> dict[str, Any]:
+    """The stream's `leaderboard` event: the same fields as GET …/leaderboard."""
+    payload: dict[str, Any] = {
+        "quiz_id": quiz_code,
+        "total_participants": view.total_participants,
+        "entries": [entry_dict(e) for e in view.entries[:limit]],
+        "version": view.version,
+    }
+    if me is not None:
+        payload["me"] = entry_dict(me)
+    return payload
+
+
+def quiz_payload(quiz_code: str) -> dict[str, Any] | None:
+    """The stream's `quiz` event: the quiz as GET /quizzes/{quiz_id} shows it."""
+    with resources().session_factory() as session:
+        return QuizSchema().dump(quizzes.get_quiz(session, quiz_code))
+
+
+def hub() -> live.LiveHub:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def quiz_of(code: str) -> dict[str, Any] | None:
+        with app.app_context():
+            return quiz_payload(code)
+
+    return live.hub_of(app.extensions, lambda: live.LiveHub(resources(), board_payload, quiz_of))
+
+
+@blp.route("/<string:quiz_id>/leaderboard")
+class Leaderboard(MethodView):
+    @blp.arguments(LeaderboardQueryArgsSchema, location="query")
+    @blp.response(200, LeaderboardSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="`limit` outside 1–100, or `participant_id` malformed or not in this quiz",
+    )
+    @blp.alt_response(503, schema=ErrorSchema, description="Redis or PostgreSQL is unavailable")
+    def get(self, args: dict[str, Any], quiz_id: str) -> dict[str, Any]:
+        """Read a leaderboard
+
+        The top `limit` entries (default 10, at most 100) and the number of participants.
+        With `participant_id`, also that participant's own row (`me`) and its neighbours,
+        up to two on each side (`around_me`). Each read costs O(log N + limit) in Redis.
+
+        Ranking: equal scores share a rank and the next rank skips (1, 2, 2, 4). Among
+        equal scores the participant who joined first is listed first. Participants
+        without points yet are on the board with 0.
+        """
+        board = leaderboard.leaderboard_of(
+            resources().redis, get_session(), quiz_id, args["limit"], args.get("participant_id")
+        )
+        body: dict[str, Any] = {
+            "quiz_id": board.quiz_id,
+            "total_participants": board.total_participants,
+            "entries": board.entries,
+            "version": board.version,
+        }
+        if board.me is not None:
+            body["me"] = board.me
+            body["around_me"] = board.around_me
+        return body
+
+
+@blp.route("/<string:quiz_id>/leaderboard/stream")
+class LeaderboardStream(MethodView):
+    @blp.arguments(LeaderboardQueryArgsSchema, location="query")
+    @blp.arguments(StreamHeadersSchema, location="headers")
+    @blp.response(
+        200,
+        {"type": "string", "format": "text/event-stream"},
+        content_type="text/event-stream",
+        description=(
+            "`event: leaderboard` with the fields of GET …/leaderboard (its `id` is the "
+            "board's `version`); `event: quiz` with the quiz when a question opens or "
+            "closes; `: heartbeat` comments while nothing happens."
+        ),
+    )
+    @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="`limit` outside 1–100, or `participant_id` malformed or not in this quiz",
+    )
+    @blp.alt_response(503, schema=ErrorSchema, description="Redis or PostgreSQL is unavailable")
+    def get(self, args: dict[str, Any], headers: dict[str, Any], quiz_id: str) -> Response:
+        """Stream a leaderboard
+
+        Server-Sent Events: a snapshot of the board on connect, then the board again after
+        each change, at most four times a second, however fast answers arrive. With
+        `participant_id` each event also carries that participant's row (`me`). A client
+        that reconnects with `Last-Event-ID` gets no snapshot when nothing changed since.
+        """
+        limit, participant_id = args["limit"], args.get("participant_id")
+        code = quizzes.normalize_code(quiz_id)
+        # subscribe before reading the snapshot, so no change falls between the two
+        client = hub().connect(code, limit, participant_id)
+        try:
+            board = leaderboard.leaderboard_of(
+                resources().redis, get_session(), code, limit, participant_id
+            )
+        except BaseException:
+            hub().disconnect(client)
+            raise
+        first = ""
+        if (headers.get("last_event_id") or "").strip() != str(board.version):
+            view = BoardView(board.total_participants, board.version, board.entries, [])
+            payload = board_payload(code, view, limit, board.me)
+            first = live.sse_event(payload, "leaderboard", board.version)
+        client.saw(board.version)
+        heartbeat_s = current_app.config.get("QUIZ_LEADERBOARD_HEARTBEAT_S", live.HEARTBEAT_S)
+        return Response(
+            EventStream(hub(), client, first, heartbeat_s),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+class EventStream:
+    """The stream's body: snapshot, then updates and heartbeats until the client leaves.
+
+    The server calls close() when the client goes (WSGI), even before the first chunk was
+    sent, so the hub forgets every client it was given.
+    """
+
+    def __init__(
+        self, hub: live.LiveHub, client: live.LiveClient, first: str, heartbeat_s: float
+    ) -> None:
+        self.hub = hub
+        self.client = client
+        self.first = first
+        self.heartbeat_s = heartbeat_s
+
+    def __iter__(self) -> Iterator[str]:
+        yield f"retry: {live.RECONNECT_MS}\n\n{self.first}"
+        while True:
+            yield self.client.wait(self.heartbeat_s) or live.sse_comment("heartbeat")
+
+    def close(self) -> None:
+        self.hub.disconnect(self.client)

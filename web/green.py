@@ -1,0 +1,93 @@
+"""Make the web app cooperative under gunicorn's gevent worker.
+
+gevent patches sockets, so Redis and broker calls yield to other greenlets on their own.
+psycopg2 talks to PostgreSQL in C, so a query would block every greenlet of the worker
+(each live stream and each plain request) until it returns: a wait callback makes it
+yield while it waits for the server, as psycogreen does. Thousands of open streams also
+need as many file descriptors, so the soft limit is raised to the hard one. And hundreds
+of greenlets may call Redis at once: they queue for a bounded pool of connections
+instead of failing with "Too many connections" (redis-py's default pool refuses past 100).
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import sys
+from typing import Any
+
+import redis
+from flask import Flask
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from shared.config import Settings
+
+log = logging.getLogger(__name__)
+
+# enough descriptors for thousands of streams; the hard limit still caps it
+WANTED_OPEN_FILES = 65536
+
+
+def under_gevent() -> bool:
+    """Whether gevent has patched this process's sockets (gunicorn --worker-class gevent)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("socket"))
+
+
+def _gevent_wait(conn: Any, timeout: float | None = None) -> None:
+    import psycopg2
+    from gevent.socket import wait_read, wait_write
+    from psycopg2 import extensions
+
+    while True:
+        state = conn.poll()
+        if state == extensions.POLL_OK:
+            return
+        if state == extensions.POLL_READ:
+            wait_read(conn.fileno(), timeout=timeout)
+        elif state == extensions.POLL_WRITE:
+            wait_write(conn.fileno(), timeout=timeout)
+        else:
+            raise psycopg2.OperationalError(f"bad state from poll: {state!r}")
+
+
+def raise_open_files_limit(wanted: int = WANTED_OPEN_FILES) -> int:
+    """Raise the soft limit on open files towards `wanted` (never above the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
+# Redis connections one gevent worker keeps; greenlets beyond wait for one to be free
+REDIS_CONNECTIONS = 64
+
+
+def waiting_redis(settings: Settings) -> redis.Redis:
+    """Like shared.resources.make_redis, over a pool where callers wait for a connection."""
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=settings.redis_socket_timeout_s,
+        socket_timeout=settings.redis_socket_timeout_s,
+        socket_connect_timeout=settings.redis_socket_timeout_s,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        decode_responses=True,
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+def init_app(app: Flask) -> None:
+    if not under_gevent():
+        return
+    from psycopg2 import extensions
+
+    extensions.set_wait_callback(_gevent_wait)
+    resources = app.extensions["quiz.resources"]
+    resources.redis = waiting_redis(resources.settings)
+    limit = raise_open_files_limit()
+    log.info("web.gevent_ready open_files=%s", limit)

@@ -1,0 +1,290 @@
+"""Live leaderboards for Server-Sent Events: one Redis subscription per web process.
+
+The consumer (and the join and open/close paths) publish small notices on a quiz's live
+channel. Each web process subscribes once, to every quiz's channel, and fans out to its
+own stream clients: for a quiz with clients it reads the board once per update, at most
+every UPDATE_INTERVAL_S, and hands each client the snapshot (plus the client's own row).
+An idle client costs one socket and a few objects, so a gevent worker holds thousands.
+
+The hub uses `threading` primitives: under gunicorn's gevent worker they are patched
+into greenlets; under a threaded server or the test client they are real threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis.exceptions
+
+from shared import redis_keys
+from shared.leaderboard import board
+from shared.leaderboard.ranking import MAX_LIMIT, Throttle
+from shared.leaderboard.service import read_board
+from shared.resources import Resources, make_redis
+
+log = logging.getLogger(__name__)
+
+# at most one update per quiz this often, however fast answers come
+UPDATE_INTERVAL_S = 0.25
+# an SSE comment this often keeps proxies and browsers from dropping an idle stream
+HEARTBEAT_S = 15.0
+# what the browser waits before reconnecting a dropped stream (the SSE `retry:` field)
+RECONNECT_MS = 2000
+# how long the subscription waits for a notice before looking at the clock again
+POLL_S = 1.0
+RESUBSCRIBE_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+# question changes a slow client may fall behind by before the oldest are dropped
+MAX_PENDING_EVENTS = 16
+
+BoardPayload = Callable[[str, board.BoardView, int, "board.Entry | None"], dict[str, Any]]
+
+
+def sse_event(data: Any, event: str | None = None, event_id: str | int | None = None) -> str:
+    """One Server-Sent Event; `data` is sent as JSON on a single line."""
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    if event is not None:
+        lines.append(f"event: {event}")
+    lines.append(f"data: {json.dumps(data, separators=(',', ':'))}")
+    return "\n".join(lines) + "\n\n"
+
+
+def sse_comment(text: str) -> str:
+    """An SSE comment line: clients ignore it, connections stay warm."""
+    return f": {text}\n\n"
+
+
+class LiveClient:
+    """One open stream: the latest board waiting to be sent, and question changes."""
+
+    def __init__(self, quiz_code: str, limit: int, participant_id: int | None) -> None:
+        self.quiz_code = quiz_code
+        self.limit = limit
+        self.participant_id = participant_id
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._board: str | None = None
+        self._version = -1
+        self._events: list[str] = []
+
+    def offer_board(self, version: int, chunk: str) -> None:
+        """Keep only the newest board: a slow client skips boards, never falls behind.
+
+        A board of a version the client has already had is the same board: not sent again.
+        """
+        with self._lock:
+            if version <= self._version:
+                return
+            self._version = version
+            self._board = chunk
+        self._ready.set()
+
+    def offer_event(self, chunk: str) -> None:
+        with self._lock:
+            self._events = [*self._events, chunk][-MAX_PENDING_EVENTS:]
+        self._ready.set()
+
+    def saw(self, version: int) -> None:
+        """The client has this board already (the snapshot sent on connect)."""
+        with self._lock:
+            if self._version <= version:
+                # the hub may have offered the same board before the snapshot was read
+                self._board = None
+            self._version = max(self._version, version)
+
+    def wait(self, timeout: float) -> str:
+        """What there is to send, waiting up to `timeout`; '' when nothing came."""
+        self._ready.wait(timeout)
+        with self._lock:
+            self._ready.clear()
+            chunks = [*self._events, *([self._board] if self._board else [])]
+            self._events = []
+            self._board = None
+        return "".join(chunks)
+
+
+class LiveHub:
+    """The process's subscription to every quiz's live channel, and its stream clients."""
+
+    def __init__(
+        self,
+        resources: Resources,
+        board_payload: BoardPayload,
+        quiz_payload: Callable[[str], dict[str, Any] | None],
+        interval_s: float = UPDATE_INTERVAL_S,
+    ) -> None:
+        self.resources = resources
+        self.board_payload = board_payload
+        self.quiz_payload = quiz_payload
+        self.throttle = Throttle(interval_s)
+        self._lock = threading.Lock()
+        self._clients: dict[str, set[LiveClient]] = {}
+        self._stopping = threading.Event()
+        self._subscribed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        # its own client: a subscription holds its connection for good
+        self._redis = make_redis(resources.settings)
+
+    # --- clients --------------------------------------------------------------------------
+
+    def connect(self, quiz_code: str, limit: int, participant_id: int | None) -> LiveClient:
+        client = LiveClient(quiz_code, limit, participant_id)
+        with self._lock:
+            self._clients.setdefault(quiz_code, set()).add(client)
+        self._ensure_running()
+        return client
+
+    def disconnect(self, client: LiveClient) -> None:
+        with self._lock:
+            clients = self._clients.get(client.quiz_code)
+            if clients is not None:
+                clients.discard(client)
+                if not clients:
+                    del self._clients[client.quiz_code]
+
+    def clients_of(self, quiz_code: str) -> list[LiveClient]:
+        with self._lock:
+            return list(self._clients.get(quiz_code, ()))
+
+    def client_count(self) -> int:
+        with self._lock:
+            return sum(len(c) for c in self._clients.values())
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Whether the subscription is up (for tests and start-up checks)."""
+        return self._subscribed.wait(timeout)
+
+    # --- the subscription -------------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        with self._lock:
+            alive = self._thread is not None and self._thread.is_alive()
+            if alive and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="live-hub", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._redis.close()
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe(redis_keys.QUIZ_LIVE_PATTERN)
+                self._subscribed.set()
+                if failures:
+                    log.info("live_hub.resubscribed")
+                failures = 0
+                # notices sent while we were away are lost: send every local board afresh
+                for code in self._codes():
+                    self._board_changed(code)
+                self._listen(pubsub)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                self._subscribed.clear()
+                delay = RESUBSCRIBE_DELAYS_S[min(failures, len(RESUBSCRIBE_DELAYS_S) - 1)]
+                failures += 1
+                log.warning("live_hub.subscription_lost retry_in=%.1fs error=%s", delay, exc)
+                self._stopping.wait(delay)
+            finally:
+                try:
+                    pubsub.close()
+                except Exception:  # closing a broken connection may fail too
+                    pass
+
+    def _listen(self, pubsub: Any) -> None:
+        while not self._stopping.is_set():
+            next_due = self.throttle.next_due()
+            timeout = POLL_S if next_due is None else max(0.0, next_due - time.monotonic())
+            message = pubsub.get_message(timeout=min(timeout, POLL_S))
+            if message is not None and message.get("type") == "pmessage":
+                self._on_notice(message["channel"], message["data"])
+            for code in self.throttle.due(time.monotonic()):
+                self._send_board(code)
+
+    def _codes(self) -> list[str]:
+        with self._lock:
+            return list(self._clients)
+
+    def _on_notice(self, channel: str, data: str) -> None:
+        code = redis_keys.quiz_code_of_live_channel(channel)
+        if code is None or not self.clients_of(code):
+            return
+        try:
+            kind = json.loads(data).get("kind")
+        except (ValueError, AttributeError):
+            kind = board.BOARD_CHANGED
+        if kind == board.QUIZ_CHANGED:
+            self._send_quiz(code)
+        self._board_changed(code)
+
+    def _board_changed(self, code: str) -> None:
+        if self.throttle.offer(code, time.monotonic()):
+            self._send_board(code)
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def _send_board(self, code: str) -> None:
+        clients = self.clients_of(code)
+        if not clients:
+            return
+        try:
+            with self.resources.session_factory() as session:
+                view = read_board(self.resources.redis, session, code, MAX_LIMIT)
+            wanted = sorted({c.participant_id for c in clients if c.participant_id is not None})
+            rows = board.rows(self.resources.redis, code, wanted) or {}
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            raise
+        except Exception:
+            log.exception("live_hub.board_read_failed quiz=%s", code)
+            return
+        shared: dict[int, str] = {}
+        for client in clients:
+            if client.participant_id is None:
+                chunk = shared.get(client.limit)
+                if chunk is None:
+                    payload = self.board_payload(code, view, client.limit, None)
+                    chunk = shared[client.limit] = sse_event(payload, "leaderboard", view.version)
+            else:
+                me = rows.get(client.participant_id)
+                payload = self.board_payload(code, view, client.limit, me)
+                chunk = sse_event(payload, "leaderboard", view.version)
+            client.offer_board(view.version, chunk)
+
+    def _send_quiz(self, code: str) -> None:
+        try:
+            payload = self.quiz_payload(code)
+        except Exception:
+            log.exception("live_hub.quiz_read_failed quiz=%s", code)
+            return
+        if payload is None:
+            return
+        chunk = sse_event(payload, "quiz")
+        for client in self.clients_of(code):
+            client.offer_event(chunk)
+
+
+_hub_lock = threading.Lock()
+
+
+def hub_of(extensions: dict[str, Any], make: Callable[[], LiveHub]) -> LiveHub:
+    """The process's hub, made on first use (after gunicorn forked its workers)."""
+    with _hub_lock:
+        hub = extensions.get("quiz.live_hub")
+        if hub is None:
+            hub = extensions["quiz.live_hub"] = make()
+        return hub

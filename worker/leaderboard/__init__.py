@@ -1,0 +1,1 @@
+"""The leaderboard consumer: `python -m worker.leaderboard` (see consumer.py)."""

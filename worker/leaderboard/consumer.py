@@ -1,0 +1,189 @@
+"""The leaderboard consumer: applies `leaderboard.updates` events to the Redis boards.
+
+Its own process (`python -m worker.leaderboard`), next to the Celery workers, reading the
+queue from the broker in CELERY_BROKER_URL (Redis, or RabbitMQ when it is amqp://). Each
+event is applied as an absolute total (`ZADD … GT`), so a repeated or late event changes
+nothing, and acknowledged only once applied: a crash before the ack means a redelivery,
+which is harmless. kombu's ConsumerMixin reconnects by itself when the broker restarts.
+
+After applying, it tells the web processes over Redis pub/sub that the quiz's board
+changed, at most a few times a second per quiz however fast events arrive; they read
+the board and stream it to their clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import time
+from typing import Any
+
+import redis.exceptions
+import sqlalchemy.exc
+from kombu import Connection, Message
+from kombu.mixins import ConsumerMixin
+from marshmallow import ValidationError
+
+from shared import logging as quiz_logging
+from shared.config import Settings
+from shared.errors import NotFound
+from shared.events import validate_leaderboard_update
+from shared.leaderboard import board
+from shared.leaderboard.ranking import Throttle
+from shared.leaderboard.service import apply_update
+from shared.quiz.quizzes import normalize_code
+from shared.resources import Resources
+from worker.publisher import leaderboard_queue
+
+log = logging.getLogger("worker.leaderboard")
+
+# at most one "board changed" notice per quiz this often
+NOTICE_INTERVAL_S = 0.25
+# how often the loop wakes up without messages, to send the notices that are due
+TICK_S = 0.05
+# events taken from the broker ahead of the one being applied
+PREFETCH = 64
+# Redis transport: an unacked event comes back after this long if the consumer died.
+# Applying is idempotent, so it can be much shorter than the scoring queue's; its own
+# unacked keys keep that short timeout away from the Celery workers' messages.
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 300,
+    "unacked_key": "leaderboard.unacked",
+    "unacked_index_key": "leaderboard.unacked_index",
+    "unacked_mutex_key": "leaderboard.unacked_mutex",
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+}
+# a backing service that fails: wait before the event is tried again
+RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+TRANSIENT_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+
+
+def broker_connection(settings: Settings) -> Connection:
+    """A kombu connection to the Celery broker, retrying forever when it is down."""
+    url = settings.celery_broker_url
+    options = {} if url.startswith(("amqp://", "pyamqp://")) else REDIS_TRANSPORT_OPTIONS
+    return Connection(url, transport_options=options, heartbeat=10)
+
+
+class LeaderboardConsumer(ConsumerMixin):
+    """Apply each event, ack it, and send coalesced change notices."""
+
+    # reconnect forever: the consumer has nothing better to do while the broker is down
+    connect_max_retries = None
+
+    def __init__(self, connection: Connection, resources: Resources) -> None:
+        self.connection = connection
+        self.resources = resources
+        self.throttle = Throttle(NOTICE_INTERVAL_S)
+        self.failures = 0
+        self.applied = 0
+
+    def get_consumers(self, Consumer: Any, channel: Any) -> list[Any]:  # noqa: N803 (kombu's name)
+        return [
+            Consumer(
+                queues=[leaderboard_queue],
+                callbacks=[self.on_message],
+                accept=["json"],
+                prefetch_count=PREFETCH,
+            )
+        ]
+
+    def on_consume_ready(self, connection: Any, channel: Any, consumers: Any, **_: Any) -> None:
+        log.info("leaderboard_consumer.ready broker=%s", connection.as_uri())
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        log.warning(
+            "leaderboard_consumer.broker_unreachable retry_in=%.1fs error=%s", interval, exc
+        )
+
+    def on_message(self, body: Any, message: Message) -> None:
+        # the request id the scorer passed along: one grep follows an answer to the board
+        with quiz_logging.bound(request_id=(message.headers or {}).get("request_id")):
+            self.handle(body, message)
+
+    def handle(self, body: Any, message: Message) -> None:
+        try:
+            event = validate_leaderboard_update(body)
+        except (ValidationError, TypeError) as exc:
+            # a malformed event can never be applied: drop it rather than loop on it
+            log.error("leaderboard_consumer.invalid_event errors=%s", exc)
+            message.reject()
+            return
+        payload = body  # the JSON form: ids and totals as the publisher sent them
+        try:
+            changed = apply_update(self.resources.redis, self.resources.session_factory, payload)
+        except NotFound:
+            log.warning("leaderboard_consumer.unknown_quiz quiz=%s", payload["quiz_id"])
+            message.ack()
+            return
+        except TRANSIENT_ERRORS as exc:
+            delay = RETRY_DELAYS_S[min(self.failures, len(RETRY_DELAYS_S) - 1)]
+            self.failures += 1
+            log.warning(
+                "leaderboard_consumer.apply_failed event_id=%s retry_in=%.1fs error=%s",
+                event["event_id"],
+                delay,
+                exc,
+            )
+            time.sleep(delay)
+            message.requeue()
+            return
+        self.failures = 0
+        message.ack()
+        self.applied += 1
+        log.info(
+            "leaderboard_consumer.applied event_id=%s answer_id=%s changed=%s",
+            event["event_id"],
+            payload["answer_id"],
+            changed,
+        )
+        if changed:
+            code = normalize_code(payload["quiz_id"])
+            if self.throttle.offer(code, time.monotonic()):
+                self.notify(code)
+
+    def on_iteration(self) -> None:
+        for code in self.throttle.due(time.monotonic()):
+            self.notify(code)
+
+    def notify(self, quiz_code: str) -> None:
+        try:
+            board.publish_notice(self.resources.redis, quiz_code)
+        except TRANSIENT_ERRORS as exc:
+            # live clients get the change with the next notice or on reconnect
+            log.warning("leaderboard_consumer.notice_failed quiz=%s error=%s", quiz_code, exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m worker.leaderboard", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--loglevel", default="INFO")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    quiz_logging.configure_logging("leaderboard", args.loglevel.upper())
+    resources = Resources(settings)
+    consumer = LeaderboardConsumer(broker_connection(settings), resources)
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info("leaderboard_consumer.stopping signal=%s", signum)
+        consumer.should_stop = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("leaderboard_consumer.starting")
+    try:
+        consumer.run(safety_interval=TICK_S)
+    finally:
+        resources.close()
+        consumer.connection.release()
+    log.info("leaderboard_consumer.stopped applied=%s", consumer.applied)
+    return 0
