@@ -14,7 +14,7 @@ T ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services migrate run test lint reformat bench clean distclean
+.PHONY: help venv services migrate run test test-rabbitmq lint reformat bench clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
@@ -40,11 +40,18 @@ run: venv ## Run the whole stack: migrate, seed a demo quiz, start every process
 	@$(PY) scripts/run_stack.py
 
 test: venv ## Run the test suite (T=path or pytest arguments, e.g. T=tests/unit)
+	@sh scripts/ensure_chromium.sh
 	@$(SERVICES_ENV) && $(PY) -m pytest $(T)
+	@# then the integration tests again on RabbitMQ when it answers (whole runs only)
+	@$(if $(T),echo "rabbitmq: the RabbitMQ pass runs only without T (make test-rabbitmq)",$(SERVICES_ENV) && $(PY) scripts/rabbitmq_pass.py --if-reachable)
 
-lint: venv ## Check lint and formatting
+test-rabbitmq: venv ## Run the integration tests with RabbitMQ as the broker (RABBITMQ_URL)
+	@$(SERVICES_ENV) && $(PY) scripts/rabbitmq_pass.py $(T)
+
+lint: venv ## Check lint, formatting and the Dockerfiles
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint --no-color Dockerfile.web Dockerfile.worker
 
 reformat: venv ## Format the code and apply ruff's safe fixes
 	$(VENV)/bin/ruff format .

@@ -25,11 +25,14 @@ import services
 PROCESSES = [
     (
         "web",
-        "gunicorn --bind 127.0.0.1:{port} --worker-class gthread --workers 2 --threads 8"
-        " --graceful-timeout 10 web:create_app()",
+        # gevent: thousands of idle leaderboard streams per worker beside the plain endpoints
+        "gunicorn --bind 127.0.0.1:{port} --worker-class gevent --workers 2"
+        " --worker-connections 5000 --graceful-timeout 10 web:create_app()",
     ),
     ("worker", "celery -A worker worker -Q scoring --loglevel INFO --concurrency 2 -E"),
     ("beat", "celery -A worker beat --loglevel INFO --schedule {run}/celerybeat-schedule"),
+    ("leaderboard", "python -m worker.leaderboard"),  # events -> Redis boards -> live pages
+    ("flower", "python -m worker.flower"),  # on $FLOWER_PORT (5555), behind basic auth
 ]
 
 # Run once, in order, before the processes start; any failure stops the run.
@@ -184,6 +187,7 @@ def run(stack: Stack, env: dict[str, str], port: str) -> int:
         if not announced and web_is_up(port):
             say(f"API on http://127.0.0.1:{port}/api/v1")
             say(f"Swagger UI on http://127.0.0.1:{port}/quiz-api-doc")
+            say(f"play on http://127.0.0.1:{port}/play, board on /quizzes/<join code>/board")
             say("press Ctrl-C to stop")
             announced = True
         time.sleep(0.2)

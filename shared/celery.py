@@ -24,6 +24,10 @@ def make_celery(settings: Settings) -> Celery:
     }
     app.conf.update(
         broker_url=settings.celery_broker_url,
+        # Celery takes a CELERY_BROKER_URL variable over broker_url, but not over these two:
+        # the settings given (a test's) win over whatever the environment says
+        broker_read_url=settings.celery_broker_url,
+        broker_write_url=settings.celery_broker_url,
         # status lives in Redis and PostgreSQL (see shared/quiz/task_status.py), not in a backend
         task_ignore_result=True,
         result_backend=None,

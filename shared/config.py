@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from dotenv import find_dotenv, load_dotenv
@@ -51,6 +51,23 @@ class Settings:
     max_delivery_attempts: int = 5
     db_pool_size: int = 10
     redis_socket_timeout_s: float = 2.0
+    # --- operations: logs, health, metrics, Flower, Sentry, New Relic (docs/operations.md)
+    log_level: str = "INFO"
+    # each dependency /readyz checks gets this long to answer
+    ready_timeout_s: float = 2.0
+    # set (by gunicorn.conf.py or the environment) when gunicorn runs several processes
+    prometheus_multiproc_dir: str = ""
+    flower_port: int = 5555
+    flower_address: str = "127.0.0.1"
+    # "user:password[,user:password]"; worker/flower.py refuses to start without it
+    # outside development
+    flower_basic_auth: str = field(default="", repr=False)
+    sentry_dsn: str = field(default="", repr=False)
+    sentry_traces_sample_rate: float = 0.0
+    # the commit the code was built from: Sentry's release
+    source_commit: str = ""
+    # New Relic runs only when this is set; the agent reads its other NEW_RELIC_* itself
+    new_relic_license_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -90,6 +107,18 @@ class Settings:
             redis_socket_timeout_s=_get(
                 environ, "QUIZ_REDIS_SOCKET_TIMEOUT_S", float, cls.redis_socket_timeout_s
             ),
+            log_level=_get(environ, "QUIZ_LOG_LEVEL", _log_level, cls.log_level),
+            ready_timeout_s=_get(environ, "QUIZ_READY_TIMEOUT_S", float, cls.ready_timeout_s),
+            prometheus_multiproc_dir=environ.get("PROMETHEUS_MULTIPROC_DIR") or "",
+            flower_port=_get(environ, "FLOWER_PORT", int, cls.flower_port),
+            flower_address=environ.get("FLOWER_ADDRESS") or cls.flower_address,
+            flower_basic_auth=environ.get("FLOWER_BASIC_AUTH") or "",
+            sentry_dsn=environ.get("SENTRY_DSN") or "",
+            sentry_traces_sample_rate=_get(
+                environ, "SENTRY_TRACES_SAMPLE_RATE", _fraction, cls.sentry_traces_sample_rate
+            ),
+            source_commit=environ.get("SOURCE_COMMIT") or "",
+            new_relic_license_key=environ.get("NEW_RELIC_LICENSE_KEY") or "",
         )
         return settings.with_secrets_checked()
 
@@ -119,3 +148,17 @@ def _get(environ: Mapping[str, str], name: str, convert: Callable[[str], T], def
         return convert(raw)
     except ValueError as exc:
         raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return value

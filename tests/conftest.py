@@ -24,6 +24,7 @@ from shared.config import Environment, Settings
 from shared.db import make_engine, make_session_factory
 from shared.resources import make_redis
 from tests.helpers import TEST_HOST_KEY, TEST_SECRET_KEY
+from tests.rabbitmq import broker_url_for_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -95,7 +96,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         env=Environment.TESTING,
         database_url=database_url,
         redis_url=redis_url,
-        celery_broker_url=redis_url,
+        celery_broker_url=broker_url_for_test(redis_url),
         host_key=TEST_HOST_KEY,
         secret_key=TEST_SECRET_KEY,
         db_pool_size=5,

@@ -7,7 +7,7 @@ from flask import Flask
 from shared.celery import make_celery
 from shared.config import Settings
 from shared.resources import Resources
-from web import cli, db, errors
+from web import cli, db, errors, green, observability, pages
 from web.api import register_blueprints
 from web.extensions import api
 
@@ -16,7 +16,9 @@ MAX_BODY_BYTES = 16 * 1024
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    observability.init_process(settings)  # logs, Sentry, New Relic: before any view exists
     app = Flask(__name__)
+    observability.init_app(app)  # request ids, request log lines, /metrics
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -42,4 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_blueprints(api)
     errors.init_app(app)
     cli.init_app(app)
+    # the live pages (/play, /quizzes/<code>/board) and gevent's cooperative PostgreSQL
+    app.register_blueprint(pages.bp)
+    green.init_app(app)
     return app

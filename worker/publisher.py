@@ -8,6 +8,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from shared.events import LEADERBOARD_EXCHANGE, LEADERBOARD_QUEUE
+from shared.logging import correlation_headers
 
 leaderboard_exchange = Exchange(LEADERBOARD_EXCHANGE, type="direct", durable=True)
 leaderboard_queue = Queue(
@@ -35,4 +36,6 @@ def publish_leaderboard_update(app: Celery, event: dict[str, Any]) -> None:
             delivery_mode="persistent",
             retry=True,
             retry_policy=PUBLISH_RETRY_POLICY,
+            # the request id of the answer, for the consumer's logs (none from the relay)
+            headers=correlation_headers(),
         )

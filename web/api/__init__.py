@@ -4,9 +4,11 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from web.api import answers, participants, quizzes, tasks
+    from web.api import answers, health, leaderboard, participants, quizzes, tasks
 
     api.register_blueprint(quizzes.blp)
     api.register_blueprint(participants.blp)
     api.register_blueprint(answers.blp)
     api.register_blueprint(tasks.blp)
+    api.register_blueprint(leaderboard.blp)
+    api.register_blueprint(health.blp)

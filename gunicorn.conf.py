@@ -1,0 +1,51 @@
+"""gunicorn reads this file from the directory it starts in (`make run`, the web image).
+
+- Its own messages become JSON lines on stdout, like the application's.
+- No control socket (gunicorn 27's `gunicornc` interface).
+- Prometheus multiprocess mode: every worker process writes its metrics into one
+  directory, emptied when the server starts, so /metrics adds up all the processes.
+  PROMETHEUS_MULTIPROC_DIR names it; without it each run gets a fresh temporary one.
+  The variable must be set before a worker imports prometheus_client, hence the master.
+"""
+
+import os
+import shutil
+import tempfile
+
+from shared.config import Settings
+from shared.logging import gunicorn_logconfig
+
+logconfig_dict = gunicorn_logconfig("web")
+
+# gunicorn 27's runtime control socket (~/.gunicorn/gunicorn.ctl) is not used here, and
+# two servers on one machine (tests, a second checkout) would fight over its one path
+control_socket_disable = True
+
+_made_metrics_dir: list[str] = []
+
+
+def on_starting(server):
+    path = Settings.from_env().prometheus_multiproc_dir
+    if path:
+        os.makedirs(path, exist_ok=True)
+        # figures of a previous run would be added to this one's
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(path, name))
+    else:
+        path = tempfile.mkdtemp(prefix="quiz-metrics-")
+        _made_metrics_dir.append(path)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    server.log.info("metrics.multiprocess_dir path=%s", path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    # drops the live gauges of a worker that is gone (counters keep their totals)
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for path in _made_metrics_dir:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""The API under gunicorn as `make run` and the web image start it: several processes.
+
+/metrics must add up every worker process's figures (gunicorn.conf.py's multiprocess
+mode), and every line gunicorn and the app print is JSON carrying the request id.
+"""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.processes import free_port, get, process_env, start_gunicorn
+
+MAX_REQUESTS = 400
+# logged at INFO (unlike the probes) and answered without any I/O
+PATH = "/openapi.json"
+
+
+def count(base: str) -> float:
+    """quiz_http_requests_total of GET /openapi.json as /metrics reports it."""
+    _, _, body = get(f"{base}/metrics")
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if (
+                sample.name == "quiz_http_requests_total"
+                and sample.labels.get("endpoint") == PATH
+                and sample.labels.get("status") == "200"
+            ):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_add_up_every_gunicorn_process_and_logs_are_json(settings, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_gunicorn(process_env(settings), tmp_path / "gunicorn.log", port, workers=2)
+    try:
+        before = count(base)
+        sent = 0
+        serving: set[int] = set()
+        # until both processes have answered some (logged with their pid): only then
+        # does a total that adds them up differ from one process's count
+        while len(serving) < 2 and sent < MAX_REQUESTS:
+            for _ in range(10):
+                status, headers, _ = get(f"{base}{PATH}", {"X-Request-ID": f"hz-{sent}"})
+                assert status == 200
+                assert headers["X-Request-ID"] == f"hz-{sent}"
+                sent += 1
+            serving = {
+                line["pid"]
+                for line in server.json_lines()
+                if line.get("message") == "request.finished"
+                and str(line.get("request_id", "")).startswith("hz-")
+            }
+        assert len(serving) == 2, "one process answered every request"
+        # each scrape lands on one process or the other; every one sees the sum
+        for _ in range(4):
+            assert count(base) - before == sent
+    finally:
+        assert server.stop() == 0
+
+    output = server.output().splitlines()
+    assert output, "gunicorn printed nothing"
+    lines = server.json_lines()
+    assert len(lines) == len(output), [line for line in output if not line.startswith("{")]
+    messages = [line["message"] for line in lines]
+    assert any(m.startswith("Listening at: ") for m in messages)
+    assert all(line["component"] == "web" for line in lines)

@@ -1,0 +1,93 @@
+"""Prometheus metrics of the API, served on /metrics.
+
+gunicorn runs several worker processes, each counting only its own requests, and a
+scrape reaches one of them. So under gunicorn the metrics use prometheus_client's
+multiprocess mode: gunicorn.conf.py gives every run an empty PROMETHEUS_MULTIPROC_DIR,
+each process writes its figures there, and /metrics adds up all of them. Without that
+variable (the Flask test client, `flask run`) the process's own registry is served.
+"""
+
+from __future__ import annotations
+
+from flask import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from web.db import resources
+
+# the endpoint label is the URL rule (`/api/v1/quizzes/<string:quiz_id>/answers`), never
+# the raw path, so a quiz code or task id never becomes a label value
+UNMATCHED = "<unmatched>"
+
+REQUESTS = Counter(
+    "quiz_http_requests",
+    "HTTP requests answered, by endpoint (URL rule), method and status.",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "quiz_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint (URL rule) and method.",
+    ["endpoint", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+SUBMISSIONS = Counter(
+    "quiz_submissions",
+    "Answer submissions: accepted (reason new or replayed) or rejected (reason from the "
+    "status: unauthenticated, forbidden, not_found, conflict, invalid, too_large, "
+    "bad_request, unavailable, error).",
+    ["outcome", "reason"],
+)
+
+SUBMIT_ENDPOINT = "answers.Answers"
+
+REJECTION_REASONS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    503: "unavailable",
+}
+
+
+def observe_request(
+    endpoint: str | None,
+    rule: str | None,
+    method: str,
+    status: int,
+    seconds: float,
+    replayed: bool,
+) -> None:
+    """Count one answered request; for a submission, also its outcome."""
+    label = rule or UNMATCHED
+    REQUESTS.labels(label, method, str(status)).inc()
+    LATENCY.labels(label, method).observe(seconds)
+    if endpoint == SUBMIT_ENDPOINT and method == "POST":
+        if status == 202:
+            SUBMISSIONS.labels("accepted", "replayed" if replayed else "new").inc()
+        else:
+            SUBMISSIONS.labels("rejected", REJECTION_REASONS.get(status, "error")).inc()
+
+
+def registry() -> CollectorRegistry:
+    """Every gunicorn process's figures in multiprocess mode, else this process's."""
+    path = resources().settings.prometheus_multiproc_dir
+    if not path:
+        return REGISTRY
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected, path=path)
+    return collected
+
+
+def metrics_view() -> Response:
+    """Prometheus text exposition of the API's metrics."""
+    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
