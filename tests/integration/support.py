@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-import redis
+from celery import Celery
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
@@ -75,24 +75,29 @@ def wait_all_scored(
     wait_until(done, f"{expected_answers} answers to be scored", timeout)
 
 
-def scoring_queue_depth(client: redis.Redis) -> int:
-    """Messages waiting in the `scoring` queue (kombu keeps one Redis list per priority)."""
-    keys = [
-        key
-        for key in client.keys(f"{task_names.SCORING_QUEUE}*")
-        if client.type(key) in ("list", b"list")
-    ]
-    return sum(client.llen(key) for key in keys)
+def scoring_queue_depth(celery_app: Celery) -> int:
+    """Messages ready in the `scoring` queue, on Redis or RabbitMQ alike."""
+    with celery_app.connection_for_write() as conn:
+        try:
+            declared = conn.default_channel.queue_declare(
+                queue=task_names.SCORING_QUEUE, passive=True
+            )
+        except conn.channel_errors:
+            return 0  # never declared, or (Redis) no list left: nothing is waiting
+        return declared.message_count
 
 
-def unacked_messages(client: redis.Redis) -> int:
-    """Messages a worker has taken but not yet acknowledged (kombu's `unacked` hash)."""
-    return client.hlen("unacked")
+def worker_holds_tasks(celery_app: Celery) -> bool:
+    """Whether a worker is running, holding or scheduling a task (asked over the broker)."""
+    with celery_app.connection_for_write() as conn:
+        inspect = celery_app.control.inspect(timeout=1.0, connection=conn)
+        held = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+    return any(tasks for replies in held for tasks in (replies or {}).values())
 
 
-def wait_queue_drained(client: redis.Redis, timeout: float = DRAIN_TIMEOUT_S) -> None:
+def wait_queue_drained(celery_app: Celery, timeout: float = DRAIN_TIMEOUT_S) -> None:
     wait_until(
-        lambda: scoring_queue_depth(client) == 0 and unacked_messages(client) == 0,
+        lambda: scoring_queue_depth(celery_app) == 0 and not worker_holds_tasks(celery_app),
         "the scoring queue to drain",
         timeout,
     )

@@ -57,18 +57,18 @@ def test_duplicate_deliveries_of_one_task_count_once(
     assert str(answer.task_id) == task_id
     # a second copy of the message next to the first: both prefork processes take one
     score_answer.apply_async((answer.id, participant_id), task_id=task_id)
-    assert scoring_queue_depth(redis_client) == 2
+    assert scoring_queue_depth(celery_app) == 2
 
     worker = start_worker(concurrency=2)
     wait_all_scored(engine, expected_answers=1)
     wait_until(lambda: worker.count_in_log(f"[{task_id}] succeeded") == 2, "both copies to finish")
-    wait_queue_drained(redis_client)
+    wait_queue_drained(celery_app)
     scored, total = assert_counted_once(engine, participant_id)
 
     # a redelivery long after the score was committed changes nothing either
     score_answer.apply_async((answer.id, participant_id), task_id=task_id)
     wait_until(lambda: worker.count_in_log(f"[{task_id}] succeeded") == 3, "the late copy")
-    wait_queue_drained(redis_client)
+    wait_queue_drained(celery_app)
     again, total_again = assert_counted_once(engine, participant_id)
     assert (again.points, total_again) == (scored.points, total)
 
@@ -101,7 +101,7 @@ def test_concurrent_scoring_of_one_answer_counts_once(client, engine):
 
 
 def test_many_copies_in_flight_at_once_are_not_taken_for_poison(
-    client, settings, engine, redis_client, start_worker
+    client, celery_app, settings, engine, redis_client, start_worker
 ):
     """More copies of a task running at once than QUIZ_MAX_DELIVERY_ATTEMPTS: still scored.
 
@@ -114,7 +114,7 @@ def test_many_copies_in_flight_at_once_are_not_taken_for_poison(
     copies = settings.max_delivery_attempts + 1
     for _ in range(copies - 1):
         score_answer.apply_async((answer.id, participant_id), task_id=task_id)
-    assert scoring_queue_depth(redis_client) == copies
+    assert scoring_queue_depth(celery_app) == copies
     busy = redis_client.lock(redis_keys.participant_score_lock(participant_id), timeout=30)
     assert busy.acquire(blocking=False)
 
@@ -133,7 +133,7 @@ def test_many_copies_in_flight_at_once_are_not_taken_for_poison(
         ),
         "the answer to leave the accepted state",
     )
-    wait_queue_drained(redis_client)
+    wait_queue_drained(celery_app)
     rejected = scalar(engine, "SELECT reject_reason FROM answers WHERE id = :id", id=answer.id)
     assert rejected is None, f"a valid answer was set aside as {rejected!r}"
     assert_counted_once(engine, participant_id)

@@ -85,7 +85,7 @@ def plan_question(
     return sends
 
 
-def test_game_totals_equal_the_scoring_rule(app, client, engine, redis_client, start_worker):
+def test_game_totals_equal_the_scoring_rule(app, client, celery_app, engine, start_worker):
     """20 players × 10 questions with replays: each answer once, each total as DESIGN.md says."""
     start_worker()
     rng = random.Random(SEED)
@@ -124,7 +124,7 @@ def test_game_totals_equal_the_scoring_rule(app, client, engine, redis_client, s
                 assert replayed.count("true") == len(copies) - 1
 
     wait_all_scored(engine, expected_answers=len(submitted))
-    wait_queue_drained(redis_client)
+    wait_queue_drained(celery_app)
 
     answers = stored_answers(engine)
     assert {(a.participant_id, a.question_id): a.choice_id for a in answers} == submitted

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.integration
 COPIES = 50
 
 
-def test_concurrent_replays_of_one_key_count_once(app, client, engine, redis_client, start_worker):
+def test_concurrent_replays_of_one_key_count_once(
+    app, client, celery_app, engine, redis_client, start_worker
+):
     """50 simultaneous copies of one keyed submission: all 202, one answer, one task, one score."""
     start_worker()
     code, questions = create_quiz(client, [(1000, 30)])
@@ -51,7 +53,7 @@ def test_concurrent_replays_of_one_key_count_once(app, client, engine, redis_cli
     assert replayed.count(None) == 1
 
     wait_all_scored(engine, expected_answers=1)
-    wait_queue_drained(redis_client)
+    wait_queue_drained(celery_app)
     [answer] = stored_answers(engine)
     assert str(answer.task_id) == task_ids.pop()
     assert answer.state == "scored"

@@ -63,12 +63,12 @@ def answer_right(client, name):
     return code, participant
 
 
-def test_scored_answer_publishes_a_versioned_event(client, engine, redis_url, start_worker):
+def test_scored_answer_publishes_a_versioned_event(client, celery_app, engine, start_worker):
     """The event a score publishes validates against schema v1 and says what PostgreSQL says."""
     start_worker()
     code, participant = answer_right(client, "Zoë")
 
-    events = consume_events(redis_url)
+    events = consume_events(celery_app.conf.broker_write_url)
     wait_all_scored(engine, expected_answers=1)
     assert len(events) == 1, events
     event = events[0]
@@ -99,7 +99,7 @@ def test_scored_answer_publishes_a_versioned_event(client, engine, redis_url, st
 
 
 def test_outbox_relay_publishes_an_event_left_unpublished(
-    client, celery_app, engine, redis_client, redis_url, start_worker
+    client, celery_app, engine, redis_client, start_worker
 ):
     """A score committed without its publish (worker died) reaches the queue through the relay."""
     answer_right(client, "Ann")
@@ -109,17 +109,17 @@ def test_outbox_relay_publishes_an_event_left_unpublished(
         outcome = score_accepted_answer(session, answer.id, datetime.now(UTC))
     assert outcome.event is not None
     celery_app.control.purge()
-    assert scoring_queue_depth(redis_client) == 0
+    assert scoring_queue_depth(celery_app) == 0
     [row] = outbox_rows(engine)
     assert row.published_at is None
-    assert consume_events(redis_url, first_timeout=0.5) == []
+    assert consume_events(celery_app.conf.broker_write_url, first_timeout=0.5) == []
 
     start_worker(beat=True, QUIZ_OUTBOX_RELAY_AFTER_S=0, QUIZ_OUTBOX_RELAY_INTERVAL_S=0.5)
     wait_until(
         lambda: scalar(engine, "SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL"),
         "the relay to mark the event published",
     )
-    events = consume_events(redis_url)
+    events = consume_events(celery_app.conf.broker_write_url)
     assert events, "the relay marked the event published but nothing is on the queue"
     # delivery is at least once: any copy on the queue is this very event
     assert all(event == row.payload for event in events)

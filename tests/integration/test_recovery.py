@@ -36,15 +36,15 @@ def test_answer_whose_message_was_lost_is_scored_by_the_requeue_job(
 ):
     """The scoring message vanishes from the broker; beat re-sends it under the same task id."""
     code, task_id = accepted_answer(client)
-    assert scoring_queue_depth(redis_client) == 1
+    assert scoring_queue_depth(celery_app) == 1
     celery_app.control.purge()
-    assert scoring_queue_depth(redis_client) == 0
+    assert scoring_queue_depth(celery_app) == 0
     [lost] = stored_answers(engine)
     assert lost.state == "accepted"
 
     start_worker(beat=True, QUIZ_REQUEUE_AFTER_S=1, QUIZ_REQUEUE_INTERVAL_S=0.5)
     wait_all_scored(engine, expected_answers=1)
-    wait_queue_drained(redis_client)
+    wait_queue_drained(celery_app)
 
     [answer] = stored_answers(engine)
     assert answer.state == "scored"
@@ -69,7 +69,7 @@ def test_answer_whose_message_was_lost_is_scored_by_the_requeue_job(
 
 
 def test_poison_answer_is_rejected_after_too_many_deliveries(
-    client, settings, engine, redis_client, start_worker
+    client, celery_app, settings, engine, redis_client, start_worker
 ):
     """An answer whose task keeps dying is rejected (too_many_attempts) and its task FAILS."""
     _, task_id = accepted_answer(client)
@@ -84,7 +84,7 @@ def test_poison_answer_is_rejected_after_too_many_deliveries(
         ),
         "the poison answer to be rejected",
     )
-    wait_queue_drained(redis_client)
+    wait_queue_drained(celery_app)
 
     [rejected] = stored_answers(engine)
     assert rejected.points is None

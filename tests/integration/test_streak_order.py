@@ -108,10 +108,10 @@ def test_worker_scoring_in_reverse_order_gives_the_same_points(
     """Tasks queued newest answer first, run one by one by a real worker: the same points."""
     participant_id, answers, expected = answered_quiz
     celery_app.control.purge()
-    assert scoring_queue_depth(redis_client) == 0
+    assert scoring_queue_depth(celery_app) == 0
     for answer in reversed(answers):
         score_answer.apply_async((answer.id, participant_id), task_id=str(answer.task_id))
-    assert scoring_queue_depth(redis_client) == len(answers)
+    assert scoring_queue_depth(celery_app) == len(answers)
 
     worker = start_worker(concurrency=1)
     wait_all_scored(engine, expected_answers=len(answers))
