@@ -17,8 +17,8 @@ from celery import Celery
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
-from shared import task_names
 from tests.helpers import HOST
+from worker.tasks.maintenance import scoring_queue_depth
 
 T = TypeVar("T")
 
@@ -73,18 +73,6 @@ def wait_all_scored(
         return counts.total == expected_answers and counts.waiting == 0
 
     wait_until(done, f"{expected_answers} answers to be scored", timeout)
-
-
-def scoring_queue_depth(celery_app: Celery) -> int:
-    """Messages ready in the `scoring` queue, on Redis or RabbitMQ alike."""
-    with celery_app.connection_for_write() as conn:
-        try:
-            declared = conn.default_channel.queue_declare(
-                queue=task_names.SCORING_QUEUE, passive=True
-            )
-        except conn.channel_errors:
-            return 0  # never declared, or (Redis) no list left: nothing is waiting
-        return declared.message_count
 
 
 def worker_holds_tasks(celery_app: Celery) -> bool:

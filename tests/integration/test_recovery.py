@@ -9,6 +9,7 @@ from tests.helpers import join, open_question, submit
 from tests.integration.support import (
     AnswerFacts,
     create_quiz,
+    execute,
     expected_points,
     question_facts,
     scalar,
@@ -18,6 +19,8 @@ from tests.integration.support import (
     wait_queue_drained,
     wait_until,
 )
+from worker.base import resources_for
+from worker.tasks.maintenance import requeue_stale_answers
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +69,21 @@ def test_answer_whose_message_was_lost_is_scored_by_the_requeue_job(
     assert status.json["state"] == "SUCCESS"
     assert status.json["result"]["answer_id"] == answer.id
     assert status.json["result"]["total_score"] == total
+
+
+def test_requeue_waits_until_the_scoring_queue_has_drained(client, celery_app, engine):
+    """An old answer still queued behind a burst is not re-sent; once the queue is empty it is."""
+    accepted_answer(client)
+    execute(engine, "UPDATE answers SET enqueued_at = enqueued_at - interval '1 hour'")
+    try:
+        assert scoring_queue_depth(celery_app) == 1
+        assert requeue_stale_answers.apply().get() == 0
+        assert scoring_queue_depth(celery_app) == 1
+        celery_app.control.purge()
+        assert requeue_stale_answers.apply().get() == 1
+        assert scoring_queue_depth(celery_app) == 1
+    finally:
+        resources_for(celery_app).close()
 
 
 def test_poison_answer_is_rejected_after_too_many_deliveries(

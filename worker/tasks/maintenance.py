@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Celery, shared_task
 
 from shared import task_names
 from shared.quiz import answers
@@ -23,9 +23,15 @@ def requeue_stale_answers(self: QuizTask, limit: int = BATCH_SIZE) -> int:
     """Send again the answers still accepted well after their task was sent.
 
     A task message can be lost (broker flushed, publish failed after the INSERT); the
-    answer row is the promise, so its task is re-sent with the same task id.
+    answer row is the promise, so its task is re-sent with the same task id. While the
+    scoring queue still holds messages, an old answer may simply be waiting its turn behind a
+    burst, so nothing is re-sent until the queue has drained.
     """
     settings = self.resources.settings
+    waiting = scoring_queue_depth(self.app)
+    if waiting:
+        log.info("requeue_stale_answers.backlog waiting=%s", waiting)
+        return 0
     with self.resources.engine.begin() as conn:
         stale = answers.claim_stale_answers(conn, utcnow(), settings.requeue_after_s, limit)
     for answer in stale:
@@ -33,6 +39,18 @@ def requeue_stale_answers(self: QuizTask, limit: int = BATCH_SIZE) -> int:
     if stale:
         log.warning("requeue_stale_answers.requeued count=%s", len(stale))
     return len(stale)
+
+
+def scoring_queue_depth(app: Celery) -> int:
+    """Messages ready in the `scoring` queue, asked of the broker (Redis or RabbitMQ)."""
+    with app.connection_for_write() as conn:
+        try:
+            declared = conn.default_channel.queue_declare(
+                queue=task_names.SCORING_QUEUE, passive=True
+            )
+        except conn.channel_errors:
+            return 0  # never declared, or (Redis) no list left: nothing is waiting
+        return declared.message_count
 
 
 @shared_task(bind=True, base=QuizTask, name=task_names.RELAY_OUTBOX)
