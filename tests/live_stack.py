@@ -7,6 +7,7 @@ print. Brokers started here listen on free ports, never on the machine's own ser
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -50,21 +51,40 @@ def wait_for(predicate: Callable[[], object], what: str, timeout: float = START_
         time.sleep(0.05)
 
 
+# what a process of ours reads from the environment: dropped from the caller's, then set
+FOREIGN_PREFIXES = ("QUIZ_", "FLOWER_", "SENTRY_", "NEW_RELIC_", "PROMETHEUS_")
+FOREIGN_NAMES = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "SECRET_KEY",
+    "PORT",
+    "SOURCE_COMMIT",
+}
+
+
 def environment(settings: Settings, **overrides: object) -> dict[str, str]:
-    """The caller's environment without QUIZ_* and service variables, then the test's."""
-    names = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "PORT")
-    env = {k: v for k, v in os.environ.items() if k not in names and not k.startswith("QUIZ_")}
+    """The caller's environment without our variables, then the test's settings and `overrides`.
+
+    Nothing leaks in from the caller or a `.env`: a process started with it sees the test's
+    database, Redis DB and broker, and defaults for everything else.
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in FOREIGN_NAMES and not name.startswith(FOREIGN_PREFIXES)
+    }
     env.update(
-        QUIZ_ENV="testing",
+        QUIZ_ENV=settings.env.value,
         DATABASE_URL=settings.database_url,
         REDIS_URL=settings.redis_url,
         CELERY_BROKER_URL=settings.celery_broker_url,
         QUIZ_HOST_KEY=TEST_HOST_KEY,
         SECRET_KEY=TEST_SECRET_KEY,
-        QUIZ_DB_POOL_SIZE="5",
+        QUIZ_DB_POOL_SIZE=str(settings.db_pool_size),
         PYTHONUNBUFFERED="1",
     )
-    env.update({k: str(v) for k, v in overrides.items()})
+    env.update({name: str(value) for name, value in overrides.items()})
     return env
 
 
@@ -105,7 +125,8 @@ class Process:
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.tail()}") from None
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """SIGTERM (graceful), then SIGKILL the group after a bound; the exit status."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -116,8 +137,13 @@ class Process:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.process.wait()
+        status = self.process.wait()
         self._log.close()
+        return status
+
+    def json_lines(self) -> list[dict]:
+        """The log's JSON lines (the project's structured logs), parsed."""
+        return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
 
 
 def start_consumer(settings: Settings, log_dir: Path, **env: object) -> Process:

@@ -61,13 +61,13 @@ def test_duplicate_deliveries_of_one_task_count_once(
 
     worker = start_worker(concurrency=2)
     wait_all_scored(engine, expected_answers=1)
-    wait_until(lambda: worker.count_in_log(f"[{task_id}] succeeded") == 2, "both copies to finish")
+    wait_until(lambda: worker.log().count(f"[{task_id}] succeeded") == 2, "both copies to finish")
     wait_queue_drained(celery_app)
     scored, total = assert_counted_once(engine, participant_id)
 
     # a redelivery long after the score was committed changes nothing either
     score_answer.apply_async((answer.id, participant_id), task_id=task_id)
-    wait_until(lambda: worker.count_in_log(f"[{task_id}] succeeded") == 3, "the late copy")
+    wait_until(lambda: worker.log().count(f"[{task_id}] succeeded") == 3, "the late copy")
     wait_queue_drained(celery_app)
     again, total_again = assert_counted_once(engine, participant_id)
     assert (again.points, total_again) == (scored.points, total)
@@ -121,7 +121,7 @@ def test_many_copies_in_flight_at_once_are_not_taken_for_poison(
     worker = start_worker(concurrency=copies)
     try:
         wait_until(
-            lambda: worker.count_in_log(f"[{task_id}] received") == copies,
+            lambda: worker.log().count(f"[{task_id}] received") == copies,
             "every copy to reach the worker",
         )
         time.sleep(1)

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from tests.integration.processes import ROOT, Process, basic, free_port, get, process_env
+from tests.integration.processes import answers, basic, get
+from tests.live_stack import ROOT, Process, environment, free_port
 from worker.flower import DEV_BASIC_AUTH
 
 LOGIN = "ops:correct-horse-42"
@@ -20,9 +21,10 @@ def start_flower(tmp_path):
     def start(env: dict[str, str]) -> str:
         port = free_port()
         env = dict(env, FLOWER_PORT=str(port))
-        flower = Process([sys.executable, "-m", "worker.flower"], env, tmp_path / "flower.log")
+        flower = Process("flower", [sys.executable, "-m", "worker.flower"], env, tmp_path)
         started.append(flower)
-        flower.wait_http(f"http://127.0.0.1:{port}/healthcheck")
+        url = f"http://127.0.0.1:{port}/healthcheck"
+        flower.wait_until(lambda: answers(url), f"{url} to answer")
         return f"http://127.0.0.1:{port}"
 
     yield start
@@ -31,7 +33,7 @@ def start_flower(tmp_path):
 
 
 def test_flower_demands_its_basic_auth(settings, start_flower):
-    url = start_flower(process_env(settings, FLOWER_BASIC_AUTH=LOGIN))
+    url = start_flower(environment(settings, FLOWER_BASIC_AUTH=LOGIN))
 
     assert get(f"{url}/")[0] == 401
     assert get(f"{url}/", basic("ops:wrong"))[0] == 401
@@ -49,7 +51,7 @@ def test_flower_refuses_to_start_without_auth_outside_development(settings):
     done = subprocess.run(
         [sys.executable, "-m", "worker.flower"],
         cwd=ROOT,
-        env=process_env(settings, QUIZ_ENV="production", FLOWER_PORT=free_port()),
+        env=environment(settings, QUIZ_ENV="production", FLOWER_PORT=free_port()),
         capture_output=True,
         text=True,
         timeout=30,
@@ -59,6 +61,6 @@ def test_flower_refuses_to_start_without_auth_outside_development(settings):
 
 
 def test_flower_in_development_uses_the_documented_login(settings, start_flower):
-    url = start_flower(process_env(settings, QUIZ_ENV="development"))
+    url = start_flower(environment(settings, QUIZ_ENV="development"))
     assert get(f"{url}/")[0] == 401
     assert get(f"{url}/", basic(DEV_BASIC_AUTH))[0] == 200

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.processes import free_port, get, process_env, start_gunicorn
+from tests.integration.processes import get, start_gunicorn
+from tests.live_stack import environment, free_port
 
 MAX_REQUESTS = 400
 # logged at INFO (unlike the probes) and answered without any I/O
@@ -32,7 +33,7 @@ def count(base: str) -> float:
 def test_metrics_add_up_every_gunicorn_process_and_logs_are_json(settings, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_gunicorn(process_env(settings), tmp_path / "gunicorn.log", port, workers=2)
+    server = start_gunicorn(environment(settings), tmp_path / "gunicorn.log", port, workers=2)
     try:
         before = count(base)
         sent = 0
@@ -58,7 +59,7 @@ def test_metrics_add_up_every_gunicorn_process_and_logs_are_json(settings, tmp_p
     finally:
         assert server.stop() == 0
 
-    output = server.output().splitlines()
+    output = server.log().splitlines()
     assert output, "gunicorn printed nothing"
     lines = server.json_lines()
     assert len(lines) == len(output), [line for line in output if not line.startswith("{")]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.helpers import join, open_question, submit
-from tests.integration.processes import free_port, get, process_env, start_gunicorn
+from tests.integration.processes import get, start_gunicorn
 from tests.integration.support import create_quiz, wait_all_scored
+from tests.live_stack import environment, free_port
 
 
 def agent_env(audit_log: Path) -> dict[str, str]:
@@ -30,7 +31,7 @@ def test_the_web_process_reports_its_views_as_named_transactions(settings, tmp_p
     audit = tmp_path / "web-audit.log"
     port = free_port()
     server = start_gunicorn(
-        process_env(settings, **agent_env(audit)), tmp_path / "web.log", port, workers=1
+        environment(settings, **agent_env(audit)), tmp_path / "web.log", port, workers=1
     )
     try:
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
