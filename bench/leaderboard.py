@@ -28,7 +28,6 @@ import math
 import os
 import platform
 import random
-import resource
 import signal
 import socket
 import subprocess
@@ -52,6 +51,7 @@ from shared.events import leaderboard_update
 from shared.leaderboard import board
 from shared.leaderboard.rebuild import rebuild_board
 from shared.resources import Resources, make_redis
+from web.green import raise_open_files_limit
 from worker.publisher import leaderboard_exchange, leaderboard_queue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,16 +91,6 @@ def machine(redis_version: str, pg_version: str) -> str:
         f"{len(os.sched_getaffinity(0))} cores, {memory} RAM; Python "
         f"{platform.python_version()}, Redis {redis_version}, PostgreSQL {pg_version}"
     )
-
-
-def raise_open_files(wanted: int) -> int:
-    """K streams need K sockets here and in the web process (which inherits the limit)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        return target
-    return soft
 
 
 def free_port() -> int:
@@ -446,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"participants up to {MAX_PARTICIPANTS}, clients up to {MAX_CLIENTS}")
     if not 1 <= args.rounds <= 100 or not 0.5 <= args.seconds <= 120:
         parser.error("rounds 1..100, seconds 0.5..120")
-    limit = raise_open_files(max(clients) * 2 + 1024)
+    # K streams need K sockets here and in the web process (which inherits the limit)
+    limit = raise_open_files_limit(max(clients) * 2 + 1024)
     if limit < max(clients) + 256:
         parser.error(f"the open-files limit is {limit}: too low for {max(clients)} streams")
 
