@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -182,32 +183,46 @@ def start_web(settings: Settings, log_dir: Path, port: int, **env: object) -> Pr
     return web
 
 
-def start_worker(settings: Settings, log_dir: Path, **env: object) -> Process:
-    worker = Process(
+def start_worker(
+    settings: Settings,
+    log_dir: Path,
+    *,
+    pool: str = "solo",
+    concurrency: int = 1,
+    beat: bool = False,
+    **env: object,
+) -> Process:
+    """`celery -A worker worker -Q scoring`, with embedded beat when `beat` is set."""
+    name = f"worker-{uuid.uuid4().hex[:8]}"
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
         "worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker",
-            "worker",
-            "-Q",
-            "scoring",
-            "--pool",
-            "solo",
-            "-l",
-            "INFO",
-            "-n",
-            f"live-{os.getpid()}-{free_port()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        environment(settings, **env),
-        log_dir,
-    )
-    worker.wait_until(lambda: " ready." in worker.log(), "ready")
+        "worker",
+        "-Q",
+        "scoring",
+        "--pool",
+        pool,
+        "-c",
+        str(concurrency),
+        "-l",
+        "INFO",
+        "-n",
+        f"{name}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    if beat:
+        args += ["-B", "-s", str(log_dir / f"{name}-beat-schedule")]
+    worker = Process(name, args, environment(settings, **env), log_dir)
+    try:
+        worker.wait_until(lambda: " ready." in worker.log(), "ready")
+    except AssertionError:
+        worker.stop()  # a worker that never got ready must not outlive the test
+        raise
     return worker
 
 

@@ -7,8 +7,6 @@ in the test's tmp_path and is printed at teardown, where pytest shows it for fai
 
 from __future__ import annotations
 
-import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from shared.config import Settings
-from tests.live_stack import Process, environment
+from tests.live_stack import Process
+from tests.live_stack import start_worker as start_worker_process
 from web import create_app
 
 
@@ -33,33 +32,10 @@ def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., P
     workers: list[Process] = []
 
     def start(*, beat: bool = False, concurrency: int = 2, **env: object) -> Process:
-        name = f"it-{uuid.uuid4().hex[:8]}"
-        args = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker",
-            "worker",
-            "-Q",
-            "scoring",
-            "--pool",
-            "prefork",
-            "-c",
-            str(concurrency),
-            "-l",
-            "INFO",
-            "-n",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
-        if beat:
-            args += ["-B", "-s", str(tmp_path / f"{name}-beat-schedule")]
-        worker = Process(name, args, environment(settings, **env), tmp_path)
+        worker = start_worker_process(
+            settings, tmp_path, pool="prefork", concurrency=concurrency, beat=beat, **env
+        )
         workers.append(worker)
-        worker.wait_until(lambda: " ready." in worker.log(), "ready")
         return worker
 
     yield start
