@@ -13,6 +13,8 @@ VISIBILITY_TIMEOUT_S = 3600
 # retries of transient PostgreSQL/Redis errors: 1 s, 2 s, 4 s … capped well under the timeout
 TASK_MAX_RETRIES = 8
 TASK_RETRY_BACKOFF_MAX_S = 60
+# RabbitMQ confirms every publish; one it has not confirmed by then fails instead of hanging
+PUBLISH_CONFIRM_TIMEOUT_S = 2
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -81,5 +83,11 @@ def make_celery(settings: Settings) -> Celery:
     if settings.celery_broker_url.startswith(("amqp://", "pyamqp://")):
         # RabbitMQ: durable queues and persistent messages survive a broker restart
         app.conf.task_default_delivery_mode = "persistent"
+        # publisher confirms: a publish returns once the queue holds the message, and one the
+        # broker refuses raises instead of vanishing (AMQP publishes are otherwise async)
+        app.conf.broker_transport_options = {
+            **app.conf.broker_transport_options,
+            "confirm_publish": True,
+        }
     app.set_default()
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from amqp.exceptions import MessageNacked
 from kombu.exceptions import OperationalError as BrokerError
 
 from shared import logging as quiz_logging
@@ -23,7 +24,7 @@ def enqueue_scoring(answer_id: int, participant_id: int, task_id: str) -> bool:
         request_id = quiz_logging.current("request_id")
         headers = {"request_id": request_id} if request_id else None
         score_answer.apply_async((answer_id, participant_id), task_id=task_id, headers=headers)
-    except (BrokerError, ConnectionError, TimeoutError):
+    except (BrokerError, ConnectionError, TimeoutError, MessageNacked):
         log.warning(
             "submit.enqueue_failed answer_id=%s task_id=%s", answer_id, task_id, exc_info=True
         )

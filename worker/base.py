@@ -9,6 +9,7 @@ import sqlalchemy.exc
 from celery import Celery, Task
 from celery.signals import worker_process_init
 
+from shared.celery import PUBLISH_CONFIRM_TIMEOUT_S
 from shared.resources import Resources
 
 # errors worth a retry: the service is restarting or the network hiccuped
@@ -49,3 +50,8 @@ class QuizTask(Task):
     @property
     def resources(self) -> Resources:
         return resources_for(self.app)
+
+    def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
+        # with RabbitMQ each send waits for the broker's confirm: bound that wait
+        options.setdefault("confirm_timeout", PUBLISH_CONFIRM_TIMEOUT_S)
+        return super().apply_async(args, kwargs, **options)

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
+from shared.celery import PUBLISH_CONFIRM_TIMEOUT_S
 from shared.events import LEADERBOARD_EXCHANGE, LEADERBOARD_QUEUE
 from shared.logging import correlation_headers
 
@@ -36,6 +37,7 @@ def publish_leaderboard_update(app: Celery, event: dict[str, Any]) -> None:
             delivery_mode="persistent",
             retry=True,
             retry_policy=PUBLISH_RETRY_POLICY,
+            confirm_timeout=PUBLISH_CONFIRM_TIMEOUT_S,
             # the request id of the answer, for the consumer's logs (none from the relay)
             headers=correlation_headers(),
         )

@@ -6,9 +6,15 @@ where CELERY_BROKER_URL is amqp:// on a virtual host of the run's own.
 
 from __future__ import annotations
 
+import json
+import uuid
+from urllib.parse import unquote, urlsplit
+
 import pytest
+from amqp.exceptions import MessageNacked
 from kombu import Connection
 
+from scripts.rabbitmq_pass import rabbitmqctl
 from shared import task_names
 from tests.helpers import close_question, join, open_question, submit
 from tests.integration.support import (
@@ -17,10 +23,13 @@ from tests.integration.support import (
     expected_points,
     question_facts,
     rows,
+    scoring_queue_depth,
     stored_answers,
     wait_all_scored,
+    wait_until,
 )
 from tests.rabbitmq import amqp_broker_url
+from web.dispatch import enqueue_scoring
 from worker.publisher import leaderboard_queue
 
 pytestmark = pytest.mark.skipif(
@@ -97,3 +106,69 @@ def test_readiness_checks_rabbitmq(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.json
     assert response.json["checks"]["broker"] == "ok"
+
+
+def test_each_task_message_is_in_the_queue_when_the_send_returns(client, celery_app):
+    """Publisher confirms: no send is still on its way to the queue once the API has answered."""
+    code, [question] = create_quiz(client, [(1000, 30)])
+    open_question(client, code, question.question_id)
+    players = [join(client, code, f"Player {n}") for n in range(20)]
+    for sent, player in enumerate(players, start=1):
+        response = submit(client, code, player, question.question_id, question.right_choice)
+        assert response.status_code == 202, response.json
+        assert scoring_queue_depth(celery_app) == sent
+
+
+def test_a_task_message_rabbitmq_refuses_is_noticed_and_the_answer_still_accepted(
+    settings, client, celery_app, engine
+):
+    """A nacked send fails at the sender, not in silence; the player gets the 202 all the same.
+
+    A policy (max-length 0, overflow reject-publish) on the run's own virtual host makes
+    RabbitMQ refuse every scoring message. Without publisher confirms the send would return
+    as if all were well.
+    """
+    vhost = unquote(urlsplit(settings.celery_broker_url).path[1:])
+    policy = f"quiz-test-full-{uuid.uuid4().hex[:8]}"
+    limits = json.dumps({"max-length": 0, "overflow": "reject-publish"})
+    if not rabbitmqctl(
+        "set_policy", "-p", vhost, "--apply-to", "queues", policy, "^scoring$", limits
+    ):
+        pytest.skip("rabbitmqctl cannot set a policy here (needed to make RabbitMQ refuse)")
+    try:
+        wait_until(lambda: refused(celery_app), "RabbitMQ to apply the policy")
+        celery_app.control.purge()
+        code, [question] = create_quiz(client, [(1000, 30)])
+        participant = join(client, code, "Ann")
+        open_question(client, code, question.question_id)
+        response = submit(client, code, participant, question.question_id, question.right_choice)
+        assert response.status_code == 202, response.json
+        [answer] = stored_answers(engine)
+        assert answer.state == "accepted"
+        assert str(answer.task_id) == response.json["task_id"]
+        assert scoring_queue_depth(celery_app) == 0
+        # the same send, made directly: refused, and said so
+        task_id = response.json["task_id"]
+        assert enqueue_scoring(answer.id, participant["participant_id"], task_id) is False
+    finally:
+        assert rabbitmqctl("clear_policy", "-p", vhost, policy)
+    wait_until(lambda: not refused(celery_app), "RabbitMQ to drop the policy")
+    celery_app.control.purge()
+    assert enqueue_scoring(answer.id, participant["participant_id"], task_id) is True
+    assert scoring_queue_depth(celery_app) == 1
+
+
+def refused(celery_app) -> bool:
+    """Whether RabbitMQ nacks a probe message sent to the scoring queue."""
+    scoring = celery_app.amqp.queues[task_names.SCORING_QUEUE]
+    with celery_app.producer_or_acquire() as producer:
+        try:
+            producer.publish(
+                {"probe": True},
+                exchange=scoring.exchange.name,
+                routing_key=scoring.routing_key,
+                confirm_timeout=5,
+            )
+        except MessageNacked:
+            return True
+    return False
