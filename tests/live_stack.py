@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from scripts.rabbitmq_pass import problem
 from shared.config import Settings
 from tests.helpers import TEST_HOST_KEY, TEST_SECRET_KEY
 
@@ -41,6 +42,21 @@ def port_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether `pid` runs; a zombie nobody has reaped yet counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def wait_for(predicate: Callable[[], object], what: str, timeout: float = START_TIMEOUT_S) -> None:
@@ -296,20 +312,33 @@ class RabbitServer:
             ERL_CRASH_DUMP=str(self.data_dir / "erl_crash.dump"),
         )
         self.process = Process(f"rabbitmq-{self.port}", [binary], env, self.data_dir)
-        self.process.wait_until(lambda: port_open(self.port), f"rabbitmq on {self.port}")
+        # an open port is not enough: wait until a client can log in
+        self.process.wait_until(lambda: problem(self.url) is None, f"rabbitmq on {self.port}")
 
     def stop(self) -> None:
+        """Stop the node and return only once it is gone, its port closed."""
         if self.process is None:
             return
-        pid_file = self.data_dir / "pid"
-        if pid_file.exists():
-            # the Erlang VM, not the launcher script, has to get the signal
+        vm_pid = self._vm_pid()
+        if vm_pid is not None:
+            # the Erlang VM runs in a process group of its own, not the launcher's: signal it
+            # and wait, or a restart would find the old node still on the port
+            os.kill(vm_pid, signal.SIGTERM)
             try:
-                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-            except (ValueError, ProcessLookupError):
-                pass
+                wait_for(lambda: not pid_alive(vm_pid), f"rabbitmq pid {vm_pid} to exit")
+            except AssertionError:
+                os.kill(vm_pid, signal.SIGKILL)
+                wait_for(lambda: not pid_alive(vm_pid), f"rabbitmq pid {vm_pid} to die")
         self.process.stop()
         self.process = None
+        wait_for(lambda: not port_open(self.port), f"port {self.port} to close")
+
+    def _vm_pid(self) -> int | None:
+        try:
+            pid = int((self.data_dir / "pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
 
     def cleanup(self) -> None:
         self.stop()
