@@ -17,7 +17,7 @@ from celery import Celery
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
-from tests.helpers import HOST
+from tests.helpers import HOST, join, open_question, submit
 from worker.tasks.maintenance import scoring_queue_depth
 
 T = TypeVar("T")
@@ -129,6 +129,23 @@ def create_quiz(
         choice_ids = [choice["choice_id"] for choice in question["choices"]]
         made.append(QuizQuestion(question["question_id"], choice_ids[0], tuple(choice_ids[1:])))
     return quiz["quiz_id"], made
+
+
+@dataclass(frozen=True)
+class AcceptedAnswer:
+    quiz_code: str
+    participant_id: int
+    task_id: str
+
+
+def accept_one_right_answer(client: FlaskClient) -> AcceptedAnswer:
+    """A one-question quiz whose one participant, Ann, answers right: accepted (202)."""
+    code, [question] = create_quiz(client, [(1000, 30)])
+    participant = join(client, code, "Ann")
+    open_question(client, code, question.question_id)
+    response = submit(client, code, participant, question.question_id, question.right_choice)
+    assert response.status_code == 202, response.json
+    return AcceptedAnswer(code, participant["participant_id"], response.json["task_id"])
 
 
 # --- the scoring rule of DESIGN.md, written out independently -----------------------------

@@ -12,9 +12,8 @@ import pytest
 from shared import redis_keys
 from shared.db import make_session_factory
 from shared.quiz.answers import score_accepted_answer
-from tests.helpers import join, open_question, submit
 from tests.integration.support import (
-    create_quiz,
+    accept_one_right_answer,
     rows,
     scalar,
     scoring_queue_depth,
@@ -26,16 +25,6 @@ from tests.integration.support import (
 from worker.tasks.scoring import score_answer
 
 pytestmark = pytest.mark.integration
-
-
-def accepted_answer(client):
-    """One participant's right answer, accepted (202) while no worker runs."""
-    code, [question] = create_quiz(client, [(1000, 30)])
-    participant = join(client, code, "Ann")
-    open_question(client, code, question.question_id)
-    response = submit(client, code, participant, question.question_id, question.right_choice)
-    assert response.status_code == 202, response.json
-    return participant["participant_id"], response.json["task_id"]
 
 
 def assert_counted_once(engine, participant_id):
@@ -52,7 +41,8 @@ def test_duplicate_deliveries_of_one_task_count_once(
     client, celery_app, engine, redis_client, start_worker
 ):
     """Two copies of a task taken at once, then a late third copy: one score, one event."""
-    participant_id, task_id = accepted_answer(client)
+    accepted = accept_one_right_answer(client)
+    participant_id, task_id = accepted.participant_id, accepted.task_id
     [answer] = stored_answers(engine)
     assert str(answer.task_id) == task_id
     # a second copy of the message next to the first: both prefork processes take one
@@ -82,7 +72,7 @@ def test_duplicate_deliveries_of_one_task_count_once(
 
 def test_concurrent_scoring_of_one_answer_counts_once(client, engine):
     """Two scorers racing on one answer, with no Redis lock between them: one score, one event."""
-    participant_id, _ = accepted_answer(client)
+    participant_id = accept_one_right_answer(client).participant_id
     [answer] = stored_answers(engine)
     factory = make_session_factory(engine)
     barrier = threading.Barrier(2)
@@ -109,7 +99,8 @@ def test_many_copies_in_flight_at_once_are_not_taken_for_poison(
     a score. The participant's lock is held meanwhile, as while another of their answers is
     being scored, so every copy is in flight at the same time.
     """
-    participant_id, task_id = accepted_answer(client)
+    accepted = accept_one_right_answer(client)
+    participant_id, task_id = accepted.participant_id, accepted.task_id
     [answer] = stored_answers(engine)
     copies = settings.max_delivery_attempts + 1
     for _ in range(copies - 1):

@@ -19,6 +19,7 @@ from shared import task_names
 from tests.helpers import close_question, join, open_question, submit
 from tests.integration.support import (
     AnswerFacts,
+    accept_one_right_answer,
     create_quiz,
     expected_points,
     question_facts,
@@ -138,23 +139,18 @@ def test_a_task_message_rabbitmq_refuses_is_noticed_and_the_answer_still_accepte
     try:
         wait_until(lambda: refused(celery_app), "RabbitMQ to apply the policy")
         celery_app.control.purge()
-        code, [question] = create_quiz(client, [(1000, 30)])
-        participant = join(client, code, "Ann")
-        open_question(client, code, question.question_id)
-        response = submit(client, code, participant, question.question_id, question.right_choice)
-        assert response.status_code == 202, response.json
+        accepted = accept_one_right_answer(client)
         [answer] = stored_answers(engine)
         assert answer.state == "accepted"
-        assert str(answer.task_id) == response.json["task_id"]
+        assert str(answer.task_id) == accepted.task_id
         assert scoring_queue_depth(celery_app) == 0
         # the same send, made directly: refused, and said so
-        task_id = response.json["task_id"]
-        assert enqueue_scoring(answer.id, participant["participant_id"], task_id) is False
+        assert enqueue_scoring(answer.id, accepted.participant_id, accepted.task_id) is False
     finally:
         assert rabbitmqctl("clear_policy", "-p", vhost, policy)
     wait_until(lambda: not refused(celery_app), "RabbitMQ to drop the policy")
     celery_app.control.purge()
-    assert enqueue_scoring(answer.id, participant["participant_id"], task_id) is True
+    assert enqueue_scoring(answer.id, accepted.participant_id, accepted.task_id) is True
     assert scoring_queue_depth(celery_app) == 1
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from shared import redis_keys
-from tests.helpers import join, open_question, submit
 from tests.integration.support import (
     AnswerFacts,
-    create_quiz,
+    accept_one_right_answer,
     execute,
     expected_points,
     question_facts,
@@ -25,20 +24,12 @@ from worker.tasks.maintenance import requeue_stale_answers
 pytestmark = pytest.mark.integration
 
 
-def accepted_answer(client):
-    code, [question] = create_quiz(client, [(1000, 30)])
-    participant = join(client, code, "Ann")
-    open_question(client, code, question.question_id)
-    response = submit(client, code, participant, question.question_id, question.right_choice)
-    assert response.status_code == 202, response.json
-    return code, response.json["task_id"]
-
-
 def test_answer_whose_message_was_lost_is_scored_by_the_requeue_job(
     client, celery_app, engine, redis_client, start_worker
 ):
     """The scoring message vanishes from the broker; beat re-sends it under the same task id."""
-    code, task_id = accepted_answer(client)
+    accepted = accept_one_right_answer(client)
+    code, task_id = accepted.quiz_code, accepted.task_id
     assert scoring_queue_depth(celery_app) == 1
     celery_app.control.purge()
     assert scoring_queue_depth(celery_app) == 0
@@ -73,7 +64,7 @@ def test_answer_whose_message_was_lost_is_scored_by_the_requeue_job(
 
 def test_requeue_waits_until_the_scoring_queue_has_drained(client, celery_app, engine):
     """An old answer still queued behind a burst is not re-sent; once the queue is empty it is."""
-    accepted_answer(client)
+    accept_one_right_answer(client)
     execute(engine, "UPDATE answers SET enqueued_at = enqueued_at - interval '1 hour'")
     try:
         assert scoring_queue_depth(celery_app) == 1
@@ -90,7 +81,7 @@ def test_poison_answer_is_rejected_after_too_many_deliveries(
     client, celery_app, settings, engine, redis_client, start_worker
 ):
     """An answer whose task keeps dying is rejected (too_many_attempts) and its task FAILS."""
-    _, task_id = accepted_answer(client)
+    task_id = accept_one_right_answer(client).task_id
     [answer] = stored_answers(engine)
     # as if earlier deliveries had been killed mid-task, never finishing
     redis_client.set(redis_keys.answer_deliveries(answer.id), settings.max_delivery_attempts)
