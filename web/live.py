@@ -23,6 +23,7 @@ from typing import Any
 import redis.exceptions
 
 from shared import redis_keys
+from shared.errors import NotFound
 from shared.leaderboard import board
 from shared.leaderboard.ranking import MAX_LIMIT, Throttle
 from shared.leaderboard.service import read_board
@@ -249,6 +250,9 @@ class LiveHub:
             rows = board.rows(self.resources.redis, code, wanted) or {}
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
             raise
+        except NotFound:
+            # no such quiz: its stream request, between connect and its 404, is leaving
+            return
         except Exception:
             log.exception("live_hub.board_read_failed quiz=%s", code)
             return

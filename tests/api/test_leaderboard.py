@@ -7,6 +7,7 @@ runs), reading the events that eager scoring publishes on the test's broker.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 
@@ -361,6 +362,28 @@ def test_streaming_an_unknown_quiz_is_404_json(client):
     response = client.get("/api/v1/quizzes/NOPE42/leaderboard/stream")
     assert response.status_code == 404
     assert response.json["message"]
+
+
+def test_a_notice_for_a_stream_of_an_unknown_quiz_is_not_an_error(app, client, stream, caplog):
+    """A stream request of an unknown code sits in the hub for a moment before its 404."""
+    quiz = create_quiz(client)
+    ann = join(client, quiz["quiz_id"], "Ann")
+    live = stream(quiz["quiz_id"])
+    live.next_event()
+    hub = app.extensions["quiz.live_hub"]
+    leaving = hub.connect("NOPE42", 10, None)
+    try:
+        redis_client = app.extensions["quiz.resources"].redis
+        board.publish_notice(redis_client, "NOPE42")
+        give(app, quiz["quiz_id"], ann, 50)
+        board.publish_notice(redis_client, quiz["quiz_id"])
+        # the hub handles notices in order: this update comes after NOPE42's notice was read
+        assert live.next_event()["data"]["entries"][0]["score"] == 50
+        assert leaving.wait(0) == ""
+    finally:
+        hub.disconnect(leaving)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
 
 
 def test_heartbeats_keep_an_idle_stream_open(app, client, stream):
