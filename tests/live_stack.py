@@ -7,6 +7,7 @@ print. Brokers started here listen on free ports, never on the machine's own ser
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -323,11 +324,13 @@ class RabbitServer:
         if vm_pid is not None:
             # the Erlang VM runs in a process group of its own, not the launcher's: signal it
             # and wait, or a restart would find the old node still on the port
-            os.kill(vm_pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(vm_pid, signal.SIGTERM)
             try:
                 wait_for(lambda: not pid_alive(vm_pid), f"rabbitmq pid {vm_pid} to exit")
             except AssertionError:
-                os.kill(vm_pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(vm_pid, signal.SIGKILL)
                 wait_for(lambda: not pid_alive(vm_pid), f"rabbitmq pid {vm_pid} to die")
         self.process.stop()
         self.process = None
