@@ -1,10 +1,11 @@
 """Run the whole stack in the foreground, the way `make run` does.
 
 Makes sure PostgreSQL and Redis answer (see services.py), migrates, seeds the demo quiz,
-then runs every process below with its output prefixed by its name, like honcho or
-foreman. Ctrl-C or SIGTERM stops them all, and so does any of them dying, so a broken
-process is never left unnoticed behind live ones. Servers that services.py started for
-this run are stopped too; the exit status is non-zero when a process died by itself.
+then runs every process of the stack (processes.PROCESSES) with its output prefixed by
+its name, like honcho or foreman. Ctrl-C or SIGTERM stops them all, and so does any of
+them dying, so a broken process is never left unnoticed behind live ones. Servers that
+services.py started for this run are stopped too; the exit status is non-zero when a
+process died by itself.
 """
 
 from __future__ import annotations
@@ -18,22 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+import processes
 import services
-
-# One line per long-running process: name, command. Commands run from the venv's bin
-# directory; {port} is the web port ($PORT, default 8000), {run} the .run directory.
-PROCESSES = [
-    (
-        "web",
-        # gevent: thousands of idle leaderboard streams per worker beside the plain endpoints
-        "gunicorn --bind 127.0.0.1:{port} --worker-class gevent --workers 2"
-        " --worker-connections 5000 --graceful-timeout 10 web:create_app()",
-    ),
-    ("worker", "celery -A worker worker -Q scoring --loglevel INFO --concurrency 2 -E"),
-    ("beat", "celery -A worker beat --loglevel INFO --schedule {run}/celerybeat-schedule"),
-    ("leaderboard", "python -m worker.leaderboard"),  # events -> Redis boards -> live pages
-    ("flower", "python -m worker.flower"),  # on $FLOWER_PORT (5555), behind basic auth
-]
 
 # Run once, in order, before the processes start; any failure stops the run.
 SETUP = [
@@ -53,9 +40,8 @@ def say(message: str) -> None:
 
 
 def argv(command: str, port: str) -> list[str]:
-    # Split before formatting, so a path with spaces stays one argument.
+    """A setup command's argv, run from the venv's bin directory."""
     words = [word.format(port=port, run=services.RUN_DIR) for word in command.split()]
-    # An absolute command stays as it is (os.path.join keeps the second path).
     return [os.path.join(BIN_DIR, words[0]), *words[1:]]
 
 
@@ -176,9 +162,9 @@ def run(stack: Stack, env: dict[str, str], port: str) -> int:
     """Set up, start the processes and watch them; return the exit status."""
     if stack.signals or not run_setup(env, port):
         return 1
-    width = max(len(name) for name, _ in PROCESSES)
-    for name, command in PROCESSES:
-        stack.start(name, argv(command, port), width)
+    width = max(len(name) for name, _ in processes.PROCESSES)
+    for name, _ in processes.PROCESSES:
+        stack.start(name, processes.command(name, port, services.RUN_DIR), width)
 
     announced = False
     died = None

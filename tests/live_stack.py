@@ -8,66 +8,42 @@ print. Brokers started here listen on free ports, never on the machine's own ser
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
+from scripts.processes import (
+    BIN,
+    ROOT,
+    Process,
+    RedisServer,
+    free_port,
+    pid_alive,
+    port_open,
+    wait_for,
+)
 from scripts.rabbitmq_pass import problem
 from shared.config import Settings
 from tests.helpers import TEST_HOST_KEY, TEST_SECRET_KEY
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether `pid` runs; a zombie nobody has reaped yet counts as gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc here: ask the kernel
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = START_TIMEOUT_S) -> None:
-    """Poll until `predicate()` is truthy; fail naming `what` after `timeout` (no speed test)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
+# the process helpers live in scripts/processes.py; tests import them from here too
+__all__ = [
+    "ROOT",
+    "Process",
+    "RedisServer",
+    "RabbitServer",
+    "environment",
+    "free_port",
+    "port_open",
+    "start_consumer",
+    "start_web",
+    "start_worker",
+    "wait_for",
+]
 
 # what a process of ours reads from the environment: dropped from the caller's, then set
 FOREIGN_PREFIXES = ("QUIZ_", "FLOWER_", "SENTRY_", "NEW_RELIC_", "PROMETHEUS_")
@@ -104,64 +80,6 @@ def environment(settings: Settings, **overrides: object) -> dict[str, str]:
     )
     env.update({name: str(value) for name, value in overrides.items()})
     return env
-
-
-class Process:
-    """A subprocess in its own session (so its children stop with it) and its log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.args = args
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "ab")  # closed in stop()
-        self.process = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def tail(self, lines: int = 80) -> str:
-        return "\n".join(self.log().splitlines()[-lines:])
-
-    def wait_until(self, predicate: Callable[[], object], what: str) -> None:
-        def ready() -> object:
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
-                )
-            return predicate()
-
-        try:
-            wait_for(ready, f"{self.name}: {what}")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.tail()}") from None
-
-    def stop(self) -> int:
-        """SIGTERM (graceful), then SIGKILL the group after a bound; the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        status = self.process.wait()
-        self._log.close()
-        return status
-
-    def json_lines(self) -> list[dict]:
-        """The log's JSON lines (the project's structured logs), parsed."""
-        return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
 
 
 def start_consumer(settings: Settings, log_dir: Path, **env: object) -> Process:
@@ -241,33 +159,6 @@ def start_worker(
         worker.stop()  # a worker that never got ready must not outlive the test
         raise
     return worker
-
-
-class RedisServer:
-    """A redis-server of the test's own on a free port: it may be stopped and restarted."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
-        self.log_dir = log_dir
-        self.process: Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise AssertionError("redis-server is not on PATH (apt-get install redis-server)")
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--dir", str(self.log_dir)]
-        self.process = Process(f"redis-{self.port}", args, dict(os.environ), self.log_dir)
-        self.process.wait_until(lambda: port_open(self.port), f"redis on {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
 
 
 class RabbitServer:
