@@ -35,7 +35,7 @@ PROCESSES = [
         "gunicorn --bind 127.0.0.1:{port} --worker-class gevent --workers 2"
         " --worker-connections 5000 --graceful-timeout 10 web:create_app()",
     ),
-    ("worker", "celery -A worker worker -Q scoring --loglevel INFO --concurrency 2 -E"),
+    ("worker", "celery -A worker worker -Q scoring --loglevel INFO --concurrency 2"),
     ("beat", "celery -A worker beat --loglevel INFO --schedule {run}/celerybeat-schedule"),
     ("leaderboard", "python -m worker.leaderboard"),  # events -> Redis boards -> live pages
     ("flower", "python -m worker.flower"),  # on $FLOWER_PORT (5555), behind basic auth

@@ -33,6 +33,10 @@ def make_celery(settings: Settings) -> Celery:
         # status lives in Redis and PostgreSQL (see shared/quiz/task_status.py), not in a backend
         task_ignore_result=True,
         result_backend=None,
+        # one (disabled) backend for the app: Celery keeps one per thread otherwise, and
+        # under gevent each greenlet is a thread, so every request would build one anew
+        # (reading the installed packages' entry points) in apply_async
+        result_backend_thread_safe=True,
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",
@@ -43,8 +47,9 @@ def make_celery(settings: Settings) -> Celery:
         # at-least-once delivery; the database makes the effect exactly once
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # tasks take milliseconds: a few in hand per process hides the broker round trip
-        worker_prefetch_multiplier=8,
+        # answers are scored in batches (worker/tasks/scoring.py): each process keeps two
+        # batches in hand, so one fills while the other is scored
+        worker_prefetch_multiplier=2 * settings.scoring_batch_size,
         task_time_limit=60,
         task_soft_time_limit=45,
         broker_connection_retry_on_startup=True,
@@ -61,6 +66,9 @@ def make_celery(settings: Settings) -> Celery:
             "interval_max": 0.2,
         },
         worker_hijack_root_logger=False,
+        # task events for Flower's task pages (QUIZ_TASK_EVENTS); Flower lists workers and
+        # queues without them
+        worker_send_task_events=settings.task_events,
         beat_schedule={
             name: {
                 "task": task,

@@ -49,6 +49,13 @@ class Settings:
     outbox_relay_interval_s: float = 10.0
     # deliveries of one answer's task before it is rejected as poison
     max_delivery_attempts: int = 5
+    # a worker scores up to this many answers in one transaction; a batch that is not
+    # full goes after this many seconds (celery-batches' flush_every and flush_interval)
+    scoring_batch_size: int = 100
+    scoring_batch_wait_s: float = 0.05
+    # Celery task events (what `celery worker -E` turns on), for Flower's task pages; they
+    # cost the workers and Flower CPU on every task, so they are off unless asked for
+    task_events: bool = False
     db_pool_size: int = 10
     redis_socket_timeout_s: float = 2.0
     # --- operations: logs, health, metrics, Flower, Sentry, New Relic (docs/operations.md)
@@ -103,6 +110,13 @@ class Settings:
             max_delivery_attempts=_get(
                 environ, "QUIZ_MAX_DELIVERY_ATTEMPTS", int, cls.max_delivery_attempts
             ),
+            scoring_batch_size=_get(
+                environ, "QUIZ_SCORING_BATCH_SIZE", _positive_int, cls.scoring_batch_size
+            ),
+            scoring_batch_wait_s=_get(
+                environ, "QUIZ_SCORING_BATCH_WAIT_S", _positive_float, cls.scoring_batch_wait_s
+            ),
+            task_events=_get(environ, "QUIZ_TASK_EVENTS", _flag, cls.task_events),
             db_pool_size=_get(environ, "QUIZ_DB_POOL_SIZE", int, cls.db_pool_size),
             redis_socket_timeout_s=_get(
                 environ, "QUIZ_REDIS_SOCKET_TIMEOUT_S", float, cls.redis_socket_timeout_s
@@ -155,6 +169,29 @@ def _log_level(raw: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
     return level
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use 1 or 0 (true/false, yes/no, on/off)")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be more than 0")
+    return value
 
 
 def _fraction(raw: str) -> float:

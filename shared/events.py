@@ -1,6 +1,6 @@
-"""The leaderboard update event: what the scorer publishes on the `leaderboard.updates` queue.
+"""Leaderboard events: what the scorer publishes on the `leaderboard.updates` queue.
 
-Version 1 (JSON object, all fields required; see docs/events.md):
+Version 1, one update (JSON object, all fields required; see docs/events.md):
     schema          "quiz.leaderboard.update"
     version         1
     event_id        UUID of the event; the same event may be delivered more than once
@@ -13,21 +13,35 @@ Version 1 (JSON object, all fields required; see docs/events.md):
     points          points that answer earned
     occurred_at     ISO 8601 time the answer was scored, with its UTC offset
 
-Consumers must ignore fields they do not know; a change that breaks them gets a new version.
+Version 2, many updates in one message (what the scorer and the relay send):
+    schema          "quiz.leaderboard.update"
+    version         2
+    event_id        UUID of the message
+    updates         one or more version-1 events, each complete
+
+Consumers accept both versions. A change that breaks them gets a new version.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from kombu import Exchange, Producer, Queue
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 SCHEMA_NAME = "quiz.leaderboard.update"
-SCHEMA_VERSION = 1
+UPDATE_VERSION = 1
+BATCH_VERSION = 2
 LEADERBOARD_EXCHANGE = "leaderboard"
 LEADERBOARD_QUEUE = "leaderboard.updates"
+
+leaderboard_exchange = Exchange(LEADERBOARD_EXCHANGE, type="direct", durable=True)
+leaderboard_queue = Queue(
+    LEADERBOARD_QUEUE, leaderboard_exchange, routing_key=LEADERBOARD_QUEUE, durable=True
+)
 
 
 class LeaderboardUpdateSchema(Schema):
@@ -35,7 +49,7 @@ class LeaderboardUpdateSchema(Schema):
         unknown = RAISE
 
     schema = fields.String(required=True, validate=validate.Equal(SCHEMA_NAME))
-    version = fields.Integer(required=True, strict=True, validate=validate.Equal(SCHEMA_VERSION))
+    version = fields.Integer(required=True, strict=True, validate=validate.Equal(UPDATE_VERSION))
     event_id = fields.UUID(required=True)
     quiz_id = fields.String(required=True, validate=validate.Length(min=1))
     participant_id = fields.Integer(required=True, strict=True)
@@ -45,6 +59,18 @@ class LeaderboardUpdateSchema(Schema):
     question_id = fields.Integer(required=True, strict=True)
     points = fields.Integer(required=True, strict=True)
     occurred_at = fields.AwareDateTime(required=True)
+
+
+class LeaderboardBatchSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    schema = fields.String(required=True, validate=validate.Equal(SCHEMA_NAME))
+    version = fields.Integer(required=True, strict=True, validate=validate.Equal(BATCH_VERSION))
+    event_id = fields.UUID(required=True)
+    updates = fields.List(
+        fields.Nested(LeaderboardUpdateSchema), required=True, validate=validate.Length(min=1)
+    )
 
 
 def leaderboard_update(
@@ -62,7 +88,7 @@ def leaderboard_update(
     """Build a version-1 event as the JSON-ready dict that goes on the wire."""
     return {
         "schema": SCHEMA_NAME,
-        "version": SCHEMA_VERSION,
+        "version": UPDATE_VERSION,
         "event_id": str(event_id or uuid.uuid4()),
         "quiz_id": quiz_code,
         "participant_id": participant_id,
@@ -75,6 +101,47 @@ def leaderboard_update(
     }
 
 
+def leaderboard_batch(updates: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A version-2 event carrying version-1 events: one message for a scored batch."""
+    return {
+        "schema": SCHEMA_NAME,
+        "version": BATCH_VERSION,
+        "event_id": str(uuid.uuid4()),
+        "updates": list(updates),
+    }
+
+
 def validate_leaderboard_update(payload: dict[str, Any]) -> dict[str, Any]:
-    """Return the payload loaded, or raise marshmallow.ValidationError naming what is wrong."""
+    """A version-1 event, loaded; marshmallow.ValidationError names what is wrong."""
     return LeaderboardUpdateSchema().load(payload)
+
+
+def validate_leaderboard_event(payload: Any) -> list[dict[str, Any]]:
+    """The updates of a version-1 or version-2 event, as sent (JSON form).
+
+    :raises marshmallow.ValidationError: the event is of neither version, or malformed
+    """
+    if not isinstance(payload, dict):
+        raise ValidationError("an event is a JSON object")
+    version = payload.get("version")
+    if version == UPDATE_VERSION:
+        LeaderboardUpdateSchema().load(payload)
+        return [payload]
+    if version == BATCH_VERSION:
+        LeaderboardBatchSchema().load(payload)
+        return list(payload["updates"])
+    raise ValidationError(f"unknown event version {version!r}", "version")
+
+
+def publish(producer: Producer, event: dict[str, Any], **options: Any) -> None:
+    """Send one event to `leaderboard.updates`, declaring the queue so none is dropped
+    before a consumer exists. `options` go to kombu's Producer.publish (retry, headers…)."""
+    producer.publish(
+        event,
+        exchange=leaderboard_exchange,
+        routing_key=LEADERBOARD_QUEUE,
+        declare=[leaderboard_queue],
+        serializer="json",
+        delivery_mode="persistent",
+        **options,
+    )

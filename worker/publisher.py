@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
-from kombu import Exchange, Queue
 
+from shared import events
 from shared.celery import PUBLISH_CONFIRM_TIMEOUT_S
-from shared.events import LEADERBOARD_EXCHANGE, LEADERBOARD_QUEUE
-from shared.logging import correlation_headers
+from shared.events import leaderboard_exchange, leaderboard_queue
 
-leaderboard_exchange = Exchange(LEADERBOARD_EXCHANGE, type="direct", durable=True)
-leaderboard_queue = Queue(
-    LEADERBOARD_QUEUE, leaderboard_exchange, routing_key=LEADERBOARD_QUEUE, durable=True
-)
+# the consumer and the tests name the queue through this module too
+__all__ = ["leaderboard_exchange", "leaderboard_queue", "publish_leaderboard_updates"]
 
 # give up quickly: an unpublished event stays in the outbox and the relay sends it later
 PUBLISH_RETRY_POLICY = {
@@ -25,19 +23,28 @@ PUBLISH_RETRY_POLICY = {
 }
 
 
-def publish_leaderboard_update(app: Celery, event: dict[str, Any]) -> None:
-    """Send one event, declaring the queue so no event is dropped before a consumer exists."""
+def publish_leaderboard_updates(
+    app: Celery,
+    updates: Sequence[dict[str, Any]],
+    request_ids: Sequence[str | None] | None = None,
+) -> None:
+    """Send version-1 events as one version-2 message (a scored batch, or the relay's).
+
+    `request_ids`, one per update, ride in the message headers for the consumer's logs
+    (`request_id` too when they are all one); none come from the relay.
+    """
+    headers: dict[str, Any] = {}
+    if request_ids is not None:
+        headers["request_ids"] = list(request_ids)
+        distinct = set(request_ids)
+        if len(distinct) == 1 and None not in distinct:
+            headers["request_id"] = request_ids[0]
     with app.producer_or_acquire() as producer:
-        producer.publish(
-            event,
-            exchange=leaderboard_exchange,
-            routing_key=LEADERBOARD_QUEUE,
-            declare=[leaderboard_queue],
-            serializer="json",
-            delivery_mode="persistent",
+        events.publish(
+            producer,
+            events.leaderboard_batch(updates),
             retry=True,
             retry_policy=PUBLISH_RETRY_POLICY,
             confirm_timeout=PUBLISH_CONFIRM_TIMEOUT_S,
-            # the request id of the answer, for the consumer's logs (none from the relay)
-            headers=correlation_headers(),
+            headers=headers,
         )

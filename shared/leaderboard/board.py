@@ -42,17 +42,20 @@ local function keep(ttl)
 end
 """
 
-# KEYS board, names, version; ARGV member, total, display name, ttl
-# -> -1 board missing, else 1 when the board changed
+# KEYS board, names, version; ARGV ttl, then member, total, display name for each update
+# -> -1 board missing, else how many members changed
 _APPLY = (
     _INTACT
     + """
 if not intact() then return -1 end
-local changed = redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[2], ARGV[1])
-local named = redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-if changed + named > 0 then redis.call('INCR', KEYS[3]) end
-keep(ARGV[4])
-return changed + named > 0 and 1 or 0
+local changed = 0
+for i = 2, #ARGV, 3 do
+  changed = changed + redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], ARGV[i])
+  changed = changed + redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+end
+if changed > 0 then redis.call('INCR', KEYS[3]) end
+keep(ARGV[1])
+return changed
 """
 )
 
@@ -185,25 +188,25 @@ def _keys(quiz_code: str) -> list[str]:
     ]
 
 
+def apply_totals(client: redis.Redis, quiz_code: str, standings: Sequence[Standing]) -> int | None:
+    """Raise participants' totals to the given ones (never lower them), in one call.
+
+    Returns how many members changed, or None when the board is missing and must be
+    rebuilt first.
+    """
+    args: list[Any] = [BOARD_TTL_S]
+    for standing in standings:
+        args += [member_of(standing.participant_id), standing.total_score, standing.display_name]
+    result = _run(client, _APPLY, 3, *_keys(quiz_code), *args)
+    return None if int(result) == MISSING else int(result)
+
+
 def apply_total(
     client: redis.Redis, quiz_code: str, participant_id: int, display_name: str, total: int
 ) -> bool | None:
-    """Raise a participant's total to `total` (never lower it).
-
-    Returns whether the board changed, or None when the board is missing and must be
-    rebuilt first.
-    """
-    result = _run(
-        client,
-        _APPLY,
-        3,
-        *_keys(quiz_code),
-        member_of(participant_id),
-        total,
-        display_name,
-        BOARD_TTL_S,
-    )
-    return None if int(result) == MISSING else bool(result)
+    """Raise one participant's total: whether the board changed, None when it is missing."""
+    changed = apply_totals(client, quiz_code, [Standing(participant_id, display_name, total)])
+    return None if changed is None else changed > 0
 
 
 def add_participant(

@@ -7,7 +7,8 @@ partial one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,21 +151,54 @@ def add_participant(
     board.publish_notice(client, code)
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What applying updates did: boards that changed, quizzes PostgreSQL does not know."""
+
+    changed: set[str]
+    unknown: set[str]
+
+
+def apply_updates(
+    client: redis.Redis, session_factory: Callable[[], Session], updates: Sequence[dict[str, Any]]
+) -> Applied:
+    """Apply leaderboard updates (version-1 events, JSON form), one Redis call per quiz.
+
+    Totals are absolute (`ZADD GT`), so a repeated or late update changes nothing. A
+    missing board is rebuilt from PostgreSQL first; updates of a quiz PostgreSQL does
+    not know are left out and named in the result.
+    """
+    by_quiz: dict[str, list[board.Standing]] = defaultdict(list)
+    for update in updates:
+        by_quiz[normalize_code(update["quiz_id"])].append(
+            board.Standing(update["participant_id"], update["display_name"], update["total_score"])
+        )
+    applied = Applied(changed=set(), unknown=set())
+    for code, standings in by_quiz.items():
+        changed = board.apply_totals(client, code, standings)
+        if changed is None:
+            try:
+                with session_factory() as session:
+                    rebuild_missing(session, client, code)
+            except NotFound:
+                applied.unknown.add(code)
+                continue
+            # the rebuild read PostgreSQL after these updates' commit: applying is harmless
+            board.apply_totals(client, code, standings)
+            changed = len(standings)
+        if changed:
+            applied.changed.add(code)
+    return applied
+
+
 def apply_update(
     client: redis.Redis, session_factory: Callable[[], Session], event: dict[str, Any]
 ) -> bool:
-    """Apply one leaderboard event (absolute total, `ZADD GT`); return whether it changed
-    the board. A missing board is rebuilt from PostgreSQL first.
+    """Apply one version-1 event; whether it changed the board.
 
     :raises NotFound: the event names a quiz PostgreSQL does not know
     """
-    code = normalize_code(event["quiz_id"])
-    args = (code, event["participant_id"], event["display_name"], event["total_score"])
-    changed = board.apply_total(client, *args)
-    if changed is None:
-        with session_factory() as session:
-            rebuild_missing(session, client, code)
-        # the rebuild read PostgreSQL after this event's commit; applying it again is harmless
-        board.apply_total(client, *args)
-        return True
-    return changed
+    applied = apply_updates(client, session_factory, [event])
+    if applied.unknown:
+        raise NotFound(f"quiz {event['quiz_id']!r} does not exist")
+    return bool(applied.changed)

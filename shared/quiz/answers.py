@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, IdempotencyKeyReused, NotFound
-from shared.events import LEADERBOARD_QUEUE, leaderboard_update
-from shared.models import Answer, AnswerState, Choice, Participant, Question, Quiz
-from shared.quiz import scoring
-from shared.quiz.outbox import add_event
-from shared.quiz.task_status import TaskState, TaskStatus
+from shared.models import Answer, AnswerState
+from shared.quiz import batch_scoring
+from shared.quiz.task_status import TaskStatus
 
 answers = Answer.__table__
 
@@ -62,6 +58,18 @@ class StoredAnswer:
     received_at: datetime
 
 
+_ACCEPT = text(
+    """
+    INSERT INTO answers (participant_id, question_id, choice_id, state, task_id,
+                         idempotency_key, fingerprint, received_at, enqueued_at)
+    VALUES (:participant_id, :question_id, :choice_id, 'accepted', :task_id,
+            :idempotency_key, :fingerprint, :received_at, :received_at)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+    """
+)
+
+
 def accept_answer(
     conn: Connection,
     submission: Submission,
@@ -72,23 +80,21 @@ def accept_answer(
     """Record the answer as accepted, once; or say why this submission is a replay or a conflict.
 
     The INSERT is the authoritative answer-once and idempotency check: concurrent duplicates
-    all hit the same unique constraints and exactly one of them inserts.
+    all hit the same unique constraints and exactly one of them inserts. It is one statement,
+    so `conn` may be in autocommit mode (one round trip, no BEGIN or COMMIT); otherwise
+    this commits.
     """
     inserted = conn.execute(
-        insert(answers)
-        .values(
-            participant_id=submission.participant_id,
-            question_id=submission.question_id,
-            choice_id=submission.choice_id,
-            state=AnswerState.ACCEPTED.value,
-            task_id=uuid.UUID(task_id),
-            idempotency_key=submission.effective_key,
-            fingerprint=submission.fingerprint,
-            received_at=received_at,
-            enqueued_at=received_at,
-        )
-        .on_conflict_do_nothing()
-        .returning(answers.c.id)
+        _ACCEPT,
+        {
+            "participant_id": submission.participant_id,
+            "question_id": submission.question_id,
+            "choice_id": submission.choice_id,
+            "task_id": task_id,
+            "idempotency_key": submission.effective_key,
+            "fingerprint": submission.fingerprint,
+            "received_at": received_at,
+        },
     ).scalar()
     conn.commit()
     if inserted is not None:
@@ -153,208 +159,19 @@ class ScoringOutcome:
     outbox_id: int | None = None
 
 
-def _result(answer: Any) -> dict[str, Any]:
-    return {
-        "answer_id": answer.id,
-        "question_id": answer.question_id,
-        "correct": answer.correct,
-        "points": answer.points,
-        "total_score": answer.total_score_after,
-    }
-
-
-def status_of(answer: Any) -> TaskStatus:
-    """The task status an answer (model or row) implies, for when Redis no longer has it."""
-    task_id = str(answer.task_id)
-    if answer.state == AnswerState.SCORED:
-        return TaskStatus(task_id, TaskState.SUCCESS, result=_result(answer))
-    if answer.state == AnswerState.REJECTED:
-        reason = answer.reject_reason or "rejected"
-        return TaskStatus(
-            task_id, TaskState.FAILURE, error={"code": reason, "message": REJECT_MESSAGES[reason]}
-        )
-    return TaskStatus(task_id, TaskState.PENDING)
-
-
-REJECT_MESSAGES = {
-    "rejected": "the answer was rejected",
-    "choice_not_in_question": "the choice does not belong to the question",
-    "too_many_attempts": "scoring failed repeatedly; the answer was set aside",
-}
-
-
-def task_status_from_db(session: Session, task_id: str) -> TaskStatus | None:
-    try:
-        task_uuid = uuid.UUID(task_id)
-    except ValueError:
-        return None
-    answer = session.execute(select(*_STATUS_COLUMNS).where(answers.c.task_id == task_uuid)).first()
-    return status_of(answer) if answer is not None else None
-
-
-_STATUS_COLUMNS = (
-    answers.c.id,
-    answers.c.task_id,
-    answers.c.state,
-    answers.c.reject_reason,
-    answers.c.question_id,
-    answers.c.correct,
-    answers.c.points,
-    answers.c.total_score_after,
-)
-
-
-def earlier_results(
-    session: Session, quiz_id: int, participant_id: int, opened_at: datetime
-) -> list[bool]:
-    """For each question opened before `opened_at` (oldest first): did this participant get it?
-
-    Only stored answers count, never other workers' progress, so the result does not depend
-    on the order in which answers are scored.
-    """
-    rows = session.execute(
-        select(
-            Question.points,
-            Question.time_limit_s,
-            Question.opened_at,
-            Question.closed_at,
-            Choice.is_correct,
-            Answer.received_at,
-        )
-        .outerjoin(
-            Answer,
-            and_(
-                Answer.question_id == Question.id,
-                Answer.participant_id == participant_id,
-                Answer.state != AnswerState.REJECTED.value,
-            ),
-        )
-        .outerjoin(Choice, Choice.id == Answer.choice_id)
-        .where(
-            Question.quiz_id == quiz_id,
-            Question.opened_at.is_not(None),
-            Question.opened_at < opened_at,
-        )
-        .order_by(Question.opened_at)
-    ).all()
-    return [
-        row.received_at is not None
-        and scoring.answer_counts_correct(
-            scoring.QuestionWindow(row.points, row.time_limit_s, row.opened_at, row.closed_at),
-            bool(row.is_correct),
-            row.received_at,
-        )
-        for row in rows
-    ]
-
-
-def _lock_answer_for_scoring(session: Session, answer_id: int) -> Any:
-    """The answer with all scoring needs, in one query; the answer row stays locked."""
-    row = session.execute(
-        select(
-            *_STATUS_COLUMNS,
-            answers.c.participant_id,
-            answers.c.received_at,
-            Question.quiz_id,
-            Question.points.label("question_points"),
-            Question.time_limit_s,
-            Question.opened_at,
-            Question.closed_at,
-            Choice.question_id.label("choice_question_id"),
-            Choice.is_correct,
-            Participant.display_name,
-            Quiz.code.label("quiz_code"),
-        )
-        .join(Question, Question.id == answers.c.question_id)
-        .join(Choice, Choice.id == answers.c.choice_id)
-        .join(Participant, Participant.id == answers.c.participant_id)
-        .join(Quiz, Quiz.id == Question.quiz_id)
-        .where(answers.c.id == answer_id)
-        .with_for_update(of=answers)
-    ).first()
-    if row is None:
-        raise NotFound(f"answer {answer_id} does not exist")
-    return row
-
-
 def score_accepted_answer(session: Session, answer_id: int, now: datetime) -> ScoringOutcome:
-    """Score an accepted answer in one transaction: answer, total and outbox event together.
+    """Score one accepted answer and commit: a batch of one (shared/quiz/batch_scoring.py).
 
-    The answer row is locked first, so a duplicate run waits, then sees it scored and
-    changes nothing.
+    :raises NotFound: no answer has this id
     """
-    answer = _lock_answer_for_scoring(session, answer_id)
-    if answer.state != AnswerState.ACCEPTED:
-        session.rollback()
-        return ScoringOutcome(status=status_of(answer))
-    if answer.choice_question_id != answer.question_id or answer.opened_at is None:
-        return reject_answer(session, answer_id, "choice_not_in_question", now)
-    score = scoring.score_answer(
-        scoring.QuestionWindow(
-            answer.question_points, answer.time_limit_s, answer.opened_at, answer.closed_at
-        ),
-        answer.is_correct,
-        answer.received_at,
-        earlier_results(session, answer.quiz_id, answer.participant_id, answer.opened_at),
-    )
-    total_score = session.execute(
-        update(Participant)
-        .where(Participant.id == answer.participant_id)
-        .values(total_score=Participant.total_score + score.points)
-        .returning(Participant.total_score)
-    ).scalar_one()
-    session.execute(
-        update(answers)
-        .where(answers.c.id == answer_id)
-        .values(
-            state=AnswerState.SCORED.value,
-            correct=score.correct,
-            points=score.points,
-            streak_bonus=score.streak_bonus,
-            total_score_after=total_score,
-            scored_at=now,
-        )
-    )
-    event = leaderboard_update(
-        quiz_code=answer.quiz_code,
-        participant_id=answer.participant_id,
-        display_name=answer.display_name,
-        total_score=total_score,
-        answer_id=answer_id,
-        question_id=answer.question_id,
-        points=score.points,
-        occurred_at=now,
-    )
-    outbox_id = add_event(session, LEADERBOARD_QUEUE, event, answer_id=answer_id)
+    outcome = batch_scoring.score_answers(session.connection(), [answer_id], now)
     session.commit()
-    status = TaskStatus(
-        str(answer.task_id),
-        TaskState.SUCCESS,
-        result={
-            "answer_id": answer_id,
-            "question_id": answer.question_id,
-            "correct": score.correct,
-            "points": score.points,
-            "total_score": total_score,
-        },
-    )
-    return ScoringOutcome(status=status, event=event, outbox_id=outbox_id)
-
-
-def reject_answer(session: Session, answer_id: int, reason: str, now: datetime) -> ScoringOutcome:
-    """Set an accepted answer aside for good; it earns nothing and its task reports FAILURE."""
-    row = session.execute(
-        update(answers)
-        .where(answers.c.id == answer_id, answers.c.state == AnswerState.ACCEPTED.value)
-        .values(state=AnswerState.REJECTED.value, reject_reason=reason, scored_at=now)
-        .returning(*_STATUS_COLUMNS)
-    ).first()
-    if row is None:
-        row = session.execute(select(*_STATUS_COLUMNS).where(answers.c.id == answer_id)).first()
-        if row is None:
-            raise NotFound(f"answer {answer_id} does not exist")
-    session.commit()
-    return ScoringOutcome(status=status_of(row))
+    status = outcome.statuses.get(answer_id)
+    if status is None:
+        raise NotFound(f"answer {answer_id} does not exist")
+    if not outcome.events:
+        return ScoringOutcome(status=status)
+    return ScoringOutcome(status=status, event=outcome.events[0], outbox_id=outcome.outbox_ids[0])
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.models import OutboxEvent
+
+outbox = OutboxEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -21,27 +23,43 @@ class PendingEvent:
     payload: dict[str, Any]
 
 
-def add_event(
-    session: Session, topic: str, payload: dict[str, Any], answer_id: int | None = None
-) -> int:
-    """Record an event in the caller's transaction; returns its outbox id."""
-    return session.execute(
-        insert(OutboxEvent)
-        .values(
-            event_id=uuid.UUID(payload["event_id"]),
-            topic=topic,
-            answer_id=answer_id,
-            payload=payload,
-        )
-        .returning(OutboxEvent.id)
-    ).scalar_one()
+_ADD_EVENTS = text(
+    """
+    INSERT INTO outbox_events (event_id, topic, answer_id, payload)
+    SELECT event.id, :topic, event.answer_id, event.payload
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:answer_ids AS bigint[]), CAST(:payloads AS jsonb[]))
+         WITH ORDINALITY AS event (id, answer_id, payload, n)
+    ORDER BY event.n
+    RETURNING id, event_id
+    """
+)
+
+
+def add_events(conn: Connection, topic: str, events: Sequence[dict[str, Any]]) -> list[int]:
+    """Record events in the caller's transaction, in one statement; their ids, in order.
+
+    An event that names an `answer_id` is that answer's row: one per answer at most.
+    """
+    if not events:
+        return []
+    rows = conn.execute(
+        _ADD_EVENTS,
+        {
+            "topic": topic,
+            "ids": [event["event_id"] for event in events],
+            "answer_ids": [event.get("answer_id") for event in events],
+            "payloads": [json.dumps(event) for event in events],
+        },
+    )
+    ids = {str(row.event_id): row.id for row in rows}
+    return [ids[event["event_id"]] for event in events]
 
 
 def mark_published(conn: Connection | Session, outbox_ids: Sequence[int], now: datetime) -> None:
     if outbox_ids:
         conn.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_(outbox_ids), OutboxEvent.published_at.is_(None))
+            update(outbox)
+            .where(outbox.c.id.in_(outbox_ids), outbox.c.published_at.is_(None))
             .values(published_at=now)
         )
 

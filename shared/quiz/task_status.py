@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import enum
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from shared import redis_keys
+from shared.models import Answer, AnswerState
+
+answers = Answer.__table__
 
 
 class TaskState(enum.StrEnum):
@@ -66,3 +72,63 @@ def load_task_status(client: redis.Redis, task_id: str) -> TaskStatus | None:
         result=data.get("result"),
         error=data.get("error"),
     )
+
+
+# --- derived from the answer row in PostgreSQL ----------------------------------------------
+
+REJECT_MESSAGES = {
+    "rejected": "the answer was rejected",
+    "choice_not_in_question": "the choice does not belong to the question",
+    "too_many_attempts": "scoring failed repeatedly; the answer was set aside",
+}
+
+# what a poller needs of an answer to say how its task ended
+STATUS_COLUMNS = (
+    answers.c.id,
+    answers.c.task_id,
+    answers.c.state,
+    answers.c.reject_reason,
+    answers.c.question_id,
+    answers.c.correct,
+    answers.c.points,
+    answers.c.total_score_after,
+)
+
+
+def result_of(
+    answer_id: int, question_id: int, correct: bool | None, points: int | None, total: int | None
+) -> dict[str, Any]:
+    """The `result` of a SUCCESS task, with the contract's field names: built here only."""
+    return {
+        "answer_id": answer_id,
+        "question_id": question_id,
+        "correct": correct,
+        "points": points,
+        "total_score": total,
+    }
+
+
+def status_of(answer: Any) -> TaskStatus:
+    """The task status an answer row implies (a row with at least STATUS_COLUMNS)."""
+    task_id = str(answer.task_id)
+    if answer.state == AnswerState.SCORED:
+        result = result_of(
+            answer.id, answer.question_id, answer.correct, answer.points, answer.total_score_after
+        )
+        return TaskStatus(task_id, TaskState.SUCCESS, result=result)
+    if answer.state == AnswerState.REJECTED:
+        reason = answer.reject_reason or "rejected"
+        return TaskStatus(
+            task_id, TaskState.FAILURE, error={"code": reason, "message": REJECT_MESSAGES[reason]}
+        )
+    return TaskStatus(task_id, TaskState.PENDING)
+
+
+def task_status_from_db(session: Session | Connection, task_id: str) -> TaskStatus | None:
+    """The status the answer row of `task_id` implies; None when no answer has that task."""
+    try:
+        task_uuid = uuid.UUID(task_id)
+    except ValueError:
+        return None
+    answer = session.execute(select(*STATUS_COLUMNS).where(answers.c.task_id == task_uuid)).first()
+    return status_of(answer) if answer is not None else None

@@ -6,7 +6,9 @@ The scoring rule here is written out from DESIGN.md on purpose, without importin
 
 from __future__ import annotations
 
+import json
 import math
+import queue
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,8 +17,10 @@ from typing import Any, TypeVar
 
 from celery import Celery
 from flask.testing import FlaskClient
+from kombu import Connection
 from sqlalchemy import Engine, text
 
+from shared.events import leaderboard_queue, validate_leaderboard_event
 from tests.helpers import HOST, join, open_question, submit
 from worker.tasks.maintenance import scoring_queue_depth
 
@@ -89,6 +93,62 @@ def wait_queue_drained(celery_app: Celery, timeout: float = DRAIN_TIMEOUT_S) -> 
         "the scoring queue to drain",
         timeout,
     )
+
+
+@dataclass(frozen=True)
+class EventMessage:
+    """One message taken off `leaderboard.updates`: its body, headers and the updates it
+    carries (validated: version 1 or 2)."""
+
+    payload: dict[str, Any]
+    headers: dict[str, Any]
+    updates: list[dict[str, Any]]
+
+
+def take_leaderboard_messages(
+    broker_url: str,
+    *,
+    updates: int | None = None,
+    first_timeout: float = 30.0,
+    then_timeout: float = 0.5,
+) -> list[EventMessage]:
+    """Take messages off `leaderboard.updates` until `updates` updates came (or, without
+    it, until none comes for `then_timeout`), waiting up to `first_timeout` for the first."""
+    taken: list[EventMessage] = []
+    with Connection(broker_url) as conn:
+        events = conn.SimpleQueue(leaderboard_queue)
+        try:
+            timeout = first_timeout
+            while updates is None or sum(len(m.updates) for m in taken) < updates:
+                try:
+                    message = events.get(timeout=timeout)
+                except queue.Empty:
+                    if updates is not None:
+                        raise AssertionError(
+                            f"{sum(len(m.updates) for m in taken)} of {updates} updates came"
+                        ) from None
+                    break
+                # consumers in any language read it as JSON
+                assert message.content_type == "application/json"
+                body, headers = message.payload, dict(message.headers or {})
+                taken.append(EventMessage(body, headers, validate_leaderboard_event(body)))
+                message.ack()
+                timeout = then_timeout if updates is None else first_timeout
+        finally:
+            events.close()
+    return taken
+
+
+def worker_lines(log: str, message: str, **fields: Any) -> list[dict[str, Any]]:
+    """The JSON log lines of a process whose message is `message` and fields match."""
+    found = []
+    for line in log.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if record.get("message") == message and all(record.get(k) == v for k, v in fields.items()):
+            found.append(record)
+    return found
 
 
 # --- quiz set-up through the API ---------------------------------------------------------

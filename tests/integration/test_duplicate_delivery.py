@@ -21,10 +21,16 @@ from tests.integration.support import (
     wait_all_scored,
     wait_queue_drained,
     wait_until,
+    worker_lines,
 )
 from worker.tasks.scoring import score_answer
 
 pytestmark = pytest.mark.integration
+
+
+def settled(worker, task_id):
+    """The worker's log lines of runs that settled this task (each copy logs one)."""
+    return worker_lines(worker.log(), "score_answer.settled", task_id=task_id)
 
 
 def assert_counted_once(engine, participant_id):
@@ -51,13 +57,13 @@ def test_duplicate_deliveries_of_one_task_count_once(
 
     worker = start_worker(concurrency=2)
     wait_all_scored(engine, expected_answers=1)
-    wait_until(lambda: worker.log().count(f"[{task_id}] succeeded") == 2, "both copies to finish")
+    wait_until(lambda: len(settled(worker, task_id)) == 2, "both copies to finish")
     wait_queue_drained(celery_app)
     scored, total = assert_counted_once(engine, participant_id)
 
     # a redelivery long after the score was committed changes nothing either
     score_answer.apply_async((answer.id, participant_id), task_id=task_id)
-    wait_until(lambda: worker.log().count(f"[{task_id}] succeeded") == 3, "the late copy")
+    wait_until(lambda: len(settled(worker, task_id)) == 3, "the late copy")
     wait_queue_drained(celery_app)
     again, total_again = assert_counted_once(engine, participant_id)
     assert (again.points, total_again) == (scored.points, total)
@@ -111,8 +117,15 @@ def test_many_copies_in_flight_at_once_are_not_taken_for_poison(
 
     worker = start_worker(concurrency=copies)
     try:
+        # every copy reached the worker and found the lock busy
         wait_until(
-            lambda: worker.log().count(f"[{task_id}] received") == copies,
+            lambda: (
+                sum(
+                    line["count"]
+                    for line in worker_lines(worker.log(), "score_answer.lock_contended")
+                )
+                >= copies
+            ),
             "every copy to reach the worker",
         )
         time.sleep(1)

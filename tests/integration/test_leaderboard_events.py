@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import queue
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from kombu import Connection
 
 from shared.db import make_session_factory
-from shared.events import SCHEMA_NAME, SCHEMA_VERSION, validate_leaderboard_update
+from shared.events import BATCH_VERSION, SCHEMA_NAME, validate_leaderboard_update
 from shared.quiz.answers import score_accepted_answer
 from tests.helpers import join, open_question, submit
 from tests.integration.support import (
@@ -19,35 +16,12 @@ from tests.integration.support import (
     scalar,
     scoring_queue_depth,
     stored_answers,
+    take_leaderboard_messages,
     wait_all_scored,
     wait_until,
 )
-from worker.publisher import leaderboard_queue
 
 pytestmark = pytest.mark.integration
-
-EVENT_TIMEOUT_S = 30
-
-
-def consume_events(broker_url: str, first_timeout: float = EVENT_TIMEOUT_S) -> list[dict[str, Any]]:
-    """Take every event on `leaderboard.updates`, waiting up to `first_timeout` for the first."""
-    events = []
-    with Connection(broker_url) as conn:
-        updates = conn.SimpleQueue(leaderboard_queue)
-        try:
-            timeout = first_timeout
-            while True:
-                try:
-                    message = updates.get(timeout=timeout)
-                except queue.Empty:
-                    return events
-                # consumers in any language read it as JSON
-                assert message.content_type == "application/json"
-                events.append(message.payload)
-                message.ack()
-                timeout = 0.5
-        finally:
-            updates.close()
 
 
 def outbox_rows(engine):
@@ -64,16 +38,20 @@ def answer_right(client, name):
 
 
 def test_scored_answer_publishes_a_versioned_event(client, celery_app, engine, start_worker):
-    """The event a score publishes validates against schema v1 and says what PostgreSQL says."""
+    """A scored batch publishes one version-2 message; its update validates against version 1
+    and says what PostgreSQL says."""
     start_worker()
     code, participant = answer_right(client, "Zoë")
 
-    events = consume_events(celery_app.conf.broker_write_url)
+    messages = take_leaderboard_messages(celery_app.conf.broker_write_url)
     wait_all_scored(engine, expected_answers=1)
-    assert len(events) == 1, events
-    event = events[0]
-    loaded = validate_leaderboard_update(event)
-    assert (loaded["schema"], loaded["version"]) == (SCHEMA_NAME, SCHEMA_VERSION)
+    assert len(messages) == 1, messages
+    assert (messages[0].payload["schema"], messages[0].payload["version"]) == (
+        SCHEMA_NAME,
+        BATCH_VERSION,
+    )
+    [event] = messages[0].updates
+    validate_leaderboard_update(event)
 
     [answer] = stored_answers(engine)
     pid = participant["participant_id"]
@@ -112,16 +90,17 @@ def test_outbox_relay_publishes_an_event_left_unpublished(
     assert scoring_queue_depth(celery_app) == 0
     [row] = outbox_rows(engine)
     assert row.published_at is None
-    assert consume_events(celery_app.conf.broker_write_url, first_timeout=0.5) == []
+    assert take_leaderboard_messages(celery_app.conf.broker_write_url, first_timeout=0.5) == []
 
     start_worker(beat=True, QUIZ_OUTBOX_RELAY_AFTER_S=0, QUIZ_OUTBOX_RELAY_INTERVAL_S=0.5)
     wait_until(
         lambda: scalar(engine, "SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL"),
         "the relay to mark the event published",
     )
-    events = consume_events(celery_app.conf.broker_write_url)
-    assert events, "the relay marked the event published but nothing is on the queue"
-    # delivery is at least once: any copy on the queue is this very event
+    messages = take_leaderboard_messages(celery_app.conf.broker_write_url)
+    assert messages, "the relay marked the event published but nothing is on the queue"
+    # delivery is at least once: any copy on the queue carries this very event
+    events = [update for message in messages for update in message.updates]
     assert all(event == row.payload for event in events)
     validate_leaderboard_update(events[0])
     total = scalar(engine, "SELECT total_score FROM participants")

@@ -12,7 +12,6 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from amqp.exceptions import MessageNacked
-from kombu import Connection
 
 from scripts.rabbitmq_pass import rabbitmqctl
 from shared import task_names
@@ -26,32 +25,17 @@ from tests.integration.support import (
     rows,
     scoring_queue_depth,
     stored_answers,
+    take_leaderboard_messages,
     wait_all_scored,
     wait_until,
 )
 from tests.rabbitmq import amqp_broker_url
 from web.dispatch import enqueue_scoring
-from worker.publisher import leaderboard_queue
 
 pytestmark = pytest.mark.skipif(
     amqp_broker_url() is None,
     reason="runs in the RabbitMQ pass: make test-rabbitmq (TEST_BROKER_URL=amqp://…)",
 )
-
-
-def drain_events(url: str, expected: int) -> list[dict]:
-    """Take `expected` leaderboard events off the RabbitMQ queue."""
-    events = []
-    with Connection(url) as conn:
-        queue = conn.SimpleQueue(leaderboard_queue)
-        try:
-            while len(events) < expected:
-                message = queue.get(timeout=30)
-                events.append(message.payload)
-                message.ack()
-        finally:
-            queue.close()
-    return events
 
 
 def test_a_game_is_scored_through_rabbitmq(settings, client, engine, redis_client, start_worker):
@@ -92,9 +76,9 @@ def test_a_game_is_scored_through_rabbitmq(settings, client, engine, redis_clien
         assert totals[player["participant_id"]] == sum(expected.values())
 
     # every scored answer's event came through RabbitMQ, with the totals PostgreSQL has
-    events = drain_events(settings.celery_broker_url, expected=sent)
+    messages = take_leaderboard_messages(settings.celery_broker_url, updates=sent)
     last_total = {}
-    for event in events:
+    for event in (update for message in messages for update in message.updates):
         last_total[event["participant_id"]] = max(
             last_total.get(event["participant_id"], 0), event["total_score"]
         )

@@ -21,6 +21,7 @@ from tests.integration.support import (
     stored_answers,
     wait_all_scored,
     wait_until,
+    worker_lines,
 )
 from worker.tasks.scoring import score_answer
 
@@ -113,16 +114,21 @@ def test_worker_scoring_in_reverse_order_gives_the_same_points(
         score_answer.apply_async((answer.id, participant_id), task_id=str(answer.task_id))
     assert scoring_queue_depth(celery_app) == len(answers)
 
-    worker = start_worker(concurrency=1)
+    # one process taking one answer at a time: the queue's order is the scoring order
+    worker = start_worker(concurrency=1, QUIZ_SCORING_BATCH_SIZE=1)
     wait_all_scored(engine, expected_answers=len(answers))
     points, bonuses, total = scored_points(engine)
     assert points == expected
     assert bonuses == STREAK_BONUSES
     assert total == sum(expected.values())
     # one process, taking the queue in order: the last question really was scored first
-    log = wait_until(
-        lambda: all(f"[{a.task_id}] succeeded" in worker.log() for a in answers) and worker.log(),
+    lines = wait_until(
+        lambda: (
+            found
+            if len(found := worker_lines(worker.log(), "score_answer.settled")) == len(answers)
+            else None
+        ),
         "every task to finish",
     )
-    positions = [log.index(f"[{a.task_id}] succeeded") for a in answers]
-    assert positions == sorted(positions, reverse=True)
+    order = [line["task_id"] for line in lines]
+    assert order == [str(a.task_id) for a in reversed(answers)]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 
-from kombu import Connection
-
 from tests.helpers import bearer, join, open_question
-from tests.integration.support import create_quiz, wait_all_scored, wait_until
-from worker.publisher import leaderboard_queue
+from tests.integration.support import (
+    create_quiz,
+    take_leaderboard_messages,
+    wait_all_scored,
+    wait_until,
+)
 
 REQUEST_ID = "trace-1b7f2e"
 
@@ -42,24 +44,21 @@ def test_one_grep_follows_an_answer_from_http_to_the_leaderboard_event(
     task_id = response.json["task_id"]
     wait_all_scored(engine, 1)
 
-    with Connection(settings.celery_broker_url) as conn:
-        events = conn.SimpleQueue(leaderboard_queue)
-        message = events.get(timeout=30)
-        message.ack()
-        events.close()
+    [message] = take_leaderboard_messages(settings.celery_broker_url, updates=1)
     assert message.headers["request_id"] == REQUEST_ID
-    assert message.payload["participant_id"] == ann["participant_id"]
+    assert message.headers["request_ids"] == [REQUEST_ID]
+    assert message.updates[0]["participant_id"] == ann["participant_id"]
 
     web = grep(capsys.readouterr().out, REQUEST_ID)
     assert [line["message"] for line in web] == ["request.finished"]
     assert web[0]["status"] == 202 and web[0]["component"] == "web"
 
-    # the line is written once the task returns, a moment after its commit
+    # the line is written once the batch committed
     scored = wait_until(
         lambda: [
             line
             for line in grep(worker.log(), REQUEST_ID)
-            if f"[{task_id}] succeeded" in line["message"]
+            if line["message"] == "score_answer.settled" and line["task_id"] == task_id
         ],
         "the worker to log the task's success",
     )

@@ -52,3 +52,26 @@ def test_dotenv_fills_gaps_but_the_real_environment_wins(tmp_path, monkeypatch):
     settings = Settings.from_env()
     assert settings.port == 9200
     assert settings.host_key == "from-dotenv"
+
+
+def test_scoring_batches_and_task_events_are_settings():
+    defaults = Settings.from_env({})
+    assert (defaults.scoring_batch_size, defaults.scoring_batch_wait_s) == (100, 0.05)
+    assert defaults.task_events is False
+    settings = Settings.from_env(
+        {
+            "QUIZ_SCORING_BATCH_SIZE": "25",
+            "QUIZ_SCORING_BATCH_WAIT_S": "0.2",
+            "QUIZ_TASK_EVENTS": "1",
+        }
+    )
+    assert (settings.scoring_batch_size, settings.scoring_batch_wait_s) == (25, 0.2)
+    assert settings.task_events is True
+    assert Settings.from_env({"QUIZ_TASK_EVENTS": "off"}).task_events is False
+    for name, bad in (
+        ("QUIZ_SCORING_BATCH_SIZE", "0"),
+        ("QUIZ_SCORING_BATCH_WAIT_S", "-1"),
+        ("QUIZ_TASK_EVENTS", "maybe"),
+    ):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: bad})

@@ -1,11 +1,17 @@
-"""The leaderboard event, version 1: what consumers can rely on."""
+"""The leaderboard events, versions 1 and 2: what consumers can rely on."""
 
 from datetime import UTC, datetime
 
 import pytest
 from marshmallow import ValidationError
 
-from shared.events import SCHEMA_NAME, leaderboard_update, validate_leaderboard_update
+from shared.events import (
+    SCHEMA_NAME,
+    leaderboard_batch,
+    leaderboard_update,
+    validate_leaderboard_event,
+    validate_leaderboard_update,
+)
 
 
 def event(**changes):
@@ -50,3 +56,32 @@ def test_a_missing_field_is_refused():
     del payload["display_name"]
     with pytest.raises(ValidationError):
         validate_leaderboard_update(payload)
+
+
+def test_a_batch_carries_complete_version_1_events():
+    updates = [event(), event(participant_id=4, answer_id=12)]
+    batch = leaderboard_batch(updates)
+    assert (batch["schema"], batch["version"]) == (SCHEMA_NAME, 2)
+    assert validate_leaderboard_event(batch) == updates
+
+
+def test_a_version_1_event_is_read_as_one_update():
+    single = event()
+    assert validate_leaderboard_event(single) == [single]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        leaderboard_batch([]),
+        {**leaderboard_batch([event()]), "version": 3},
+        {**leaderboard_batch([event()]), "extra": 1},
+        leaderboard_batch([{**event(), "total_score": "1967"}]),
+        leaderboard_batch([{**event(), "version": 2}]),
+        [event()],
+        "not an event",
+    ],
+)
+def test_batches_off_the_schema_are_refused(payload):
+    with pytest.raises(ValidationError):
+        validate_leaderboard_event(payload)

@@ -9,8 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.errors import NotFound
-from shared.quiz.answers import task_status_from_db
-from shared.quiz.task_status import load_task_status, save_task_status
+from shared.quiz.task_status import load_task_status, save_task_status, task_status_from_db
 from web.api.schemas import ErrorSchema, TaskStatusSchema
 from web.db import get_session, resources
 

@@ -27,11 +27,10 @@ from marshmallow import ValidationError
 
 from shared import logging as quiz_logging
 from shared.config import Settings
-from shared.errors import NotFound
-from shared.events import validate_leaderboard_update
+from shared.events import validate_leaderboard_event
 from shared.leaderboard import board
 from shared.leaderboard.ranking import Throttle
-from shared.leaderboard.service import apply_update
+from shared.leaderboard.service import Applied, apply_updates
 from shared.quiz.quizzes import normalize_code
 from shared.resources import Resources
 from worker.publisher import leaderboard_queue
@@ -105,31 +104,27 @@ class LeaderboardConsumer(ConsumerMixin):
         )
 
     def on_message(self, body: Any, message: Message) -> None:
-        # the request id the scorer passed along: one grep follows an answer to the board
-        with quiz_logging.bound(request_id=(message.headers or {}).get("request_id")):
+        # the request ids the scorer passed along: one grep follows an answer to the board
+        headers = message.headers or {}
+        with quiz_logging.bound(request_id=headers.get("request_id")):
             self.handle(body, message)
 
     def handle(self, body: Any, message: Message) -> None:
         try:
-            event = validate_leaderboard_update(body)
+            updates = validate_leaderboard_event(body)
         except (ValidationError, TypeError) as exc:
             # a malformed event can never be applied: drop it rather than loop on it
             log.error("leaderboard_consumer.invalid_event errors=%s", exc)
             message.reject()
             return
-        payload = body  # the JSON form: ids and totals as the publisher sent them
         try:
-            changed = apply_update(self.resources.redis, self.resources.session_factory, payload)
-        except NotFound:
-            log.warning("leaderboard_consumer.unknown_quiz quiz=%s", payload["quiz_id"])
-            message.ack()
-            return
+            applied = apply_updates(self.resources.redis, self.resources.session_factory, updates)
         except TRANSIENT_ERRORS as exc:
             delay = RETRY_DELAYS_S[min(self.failures, len(RETRY_DELAYS_S) - 1)]
             self.failures += 1
             log.warning(
                 "leaderboard_consumer.apply_failed event_id=%s retry_in=%.1fs error=%s",
-                event["event_id"],
+                body.get("event_id"),
                 delay,
                 exc,
             )
@@ -138,17 +133,29 @@ class LeaderboardConsumer(ConsumerMixin):
             return
         self.failures = 0
         message.ack()
-        self.applied += 1
-        log.info(
-            "leaderboard_consumer.applied event_id=%s answer_id=%s changed=%s",
-            event["event_id"],
-            payload["answer_id"],
-            changed,
-        )
-        if changed:
-            code = normalize_code(payload["quiz_id"])
-            if self.throttle.offer(code, time.monotonic()):
+        self.applied += len(updates)
+        for code in sorted(applied.unknown):
+            log.warning("leaderboard_consumer.unknown_quiz quiz=%s", code)
+        self.log_applied(updates, (message.headers or {}).get("request_ids"), applied)
+        now = time.monotonic()
+        for code in sorted(applied.changed):
+            if self.throttle.offer(code, now):
                 self.notify(code)
+
+    def log_applied(
+        self, updates: list[dict[str, Any]], request_ids: Any, applied: Applied
+    ) -> None:
+        """A line per update, with the request id of its answer when the scorer sent one."""
+        if not isinstance(request_ids, list) or len(request_ids) != len(updates):
+            request_ids = [quiz_logging.current("request_id")] * len(updates)
+        for update, request_id in zip(updates, request_ids, strict=True):
+            with quiz_logging.bound(request_id=request_id):
+                log.info(
+                    "leaderboard_consumer.applied event_id=%s answer_id=%s changed=%s",
+                    update["event_id"],
+                    update["answer_id"],
+                    normalize_code(update["quiz_id"]) in applied.changed,
+                )
 
     def on_iteration(self) -> None:
         for code in self.throttle.due(time.monotonic()):

@@ -10,12 +10,14 @@ from shared import task_names
 from shared.quiz import answers
 from shared.quiz.outbox import lock_unpublished, mark_published
 from worker.base import QuizTask, utcnow
-from worker.publisher import publish_leaderboard_update
+from worker.publisher import publish_leaderboard_updates
 from worker.tasks.scoring import score_answer
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# outbox events the relay sends in one message (a version-2 event)
+RELAY_MESSAGE_SIZE = 100
 
 
 @shared_task(bind=True, base=QuizTask, name=task_names.REQUEUE_STALE_ANSWERS)
@@ -59,15 +61,17 @@ def relay_outbox(self: QuizTask, limit: int = BATCH_SIZE) -> int:
     settings = self.resources.settings
     published: list[int] = []
     with self.resources.engine.begin() as conn:
-        for event in lock_unpublished(conn, utcnow(), settings.outbox_relay_after_s, limit):
+        pending = lock_unpublished(conn, utcnow(), settings.outbox_relay_after_s, limit)
+        for start in range(0, len(pending), RELAY_MESSAGE_SIZE):
+            chunk = pending[start : start + RELAY_MESSAGE_SIZE]
             try:
-                publish_leaderboard_update(self.app, event.payload)
+                publish_leaderboard_updates(self.app, [event.payload for event in chunk])
             except Exception:
                 log.warning(
-                    "relay_outbox.publish_failed outbox_id=%s", event.outbox_id, exc_info=True
+                    "relay_outbox.publish_failed outbox_id=%s", chunk[0].outbox_id, exc_info=True
                 )
                 break
-            published.append(event.outbox_id)
+            published.extend(event.outbox_id for event in chunk)
         mark_published(conn, published, utcnow())
     if published:
         log.warning("relay_outbox.published count=%s", len(published))

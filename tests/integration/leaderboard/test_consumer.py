@@ -15,7 +15,7 @@ import shutil
 import pytest
 from kombu import Connection
 
-from shared import redis_keys
+from shared import events, redis_keys
 from shared.leaderboard.rebuild import rebuild_board
 from tests.integration.leaderboard.support import (
     database_board,
@@ -26,21 +26,17 @@ from tests.integration.leaderboard.support import (
     whole_board,
 )
 from tests.live_stack import RabbitServer, RedisServer, wait_for
-from worker.publisher import leaderboard_exchange, leaderboard_queue
+from worker.publisher import leaderboard_queue
 
 APPLY_TIMEOUT_S = 60.0
 
 
 def publish(broker_url: str, payload: dict) -> None:
-    """Publish one event the way worker/publisher.py does."""
+    """Publish one event with the publisher's helper, retrying while the broker restarts."""
     with Connection(broker_url) as conn:
-        conn.Producer().publish(
+        events.publish(
+            conn.Producer(),
             payload,
-            exchange=leaderboard_exchange,
-            routing_key=leaderboard_queue.routing_key,
-            declare=[leaderboard_queue],
-            serializer="json",
-            delivery_mode="persistent",
             retry=True,
             retry_policy={"max_retries": 20, "interval_start": 0.2, "interval_step": 0.5},
         )

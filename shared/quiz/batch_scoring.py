@@ -1,0 +1,307 @@
+"""Scoring many accepted answers in one transaction, with a fixed number of statements.
+
+The rules are the pure ones of shared/quiz/scoring.py; this module only moves data, with
+Core statements on the session's connection (no ORM on this path):
+1. lock the batch's answer rows, in id order: a duplicate run of the same answers waits,
+   then finds them scored and changes nothing;
+2. read the opened questions of the batch's quizzes and every stored answer of its
+   participants: streaks count stored answers only, never other workers' progress, so
+   the order in which answers are scored never changes a score;
+3. add the points to each participant's total (`UPDATE … FROM (VALUES …)`), mark the
+   answers scored the same way, and write one outbox row per scored answer; one commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from shared.events import LEADERBOARD_QUEUE, leaderboard_update
+from shared.models import Answer, AnswerState, Choice, Participant, Question, Quiz
+from shared.quiz import scoring
+from shared.quiz.outbox import add_events
+from shared.quiz.task_status import STATUS_COLUMNS, TaskState, TaskStatus, result_of, status_of
+
+answers = Answer.__table__
+questions = Question.__table__
+choices = Choice.__table__
+participants = Participant.__table__
+quizzes = Quiz.__table__
+
+
+@dataclass
+class BatchOutcome:
+    """What one scoring transaction settled."""
+
+    # every answer of the batch that exists, by id, with its final status
+    statuses: dict[int, TaskStatus] = field(default_factory=dict)
+    # the leaderboard events of the answers this call scored, and their outbox rows
+    events: list[dict[str, Any]] = field(default_factory=list)
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EarlierAnswer:
+    """A participant's stored answer to a question, as streaks see it."""
+
+    choice_correct: bool
+    received_at: datetime
+
+
+def score_answers(
+    conn: Connection,
+    answer_ids: Iterable[int],
+    now: datetime,
+    *,
+    set_aside: Iterable[int] = (),
+) -> BatchOutcome:
+    """Score the accepted answers among `answer_ids` in the caller's transaction.
+
+    Answers already scored or rejected only report their status; `set_aside` names
+    answers to reject as `too_many_attempts` (their runs kept dying). Ids of no answer
+    are left out of the outcome.
+    """
+    outcome = BatchOutcome()
+    rows = _lock(conn, sorted(set(answer_ids)))
+    poison = set(set_aside)
+    rejected: dict[int, str] = {}
+    to_score = []
+    for row in rows:
+        if row.state != AnswerState.ACCEPTED:
+            outcome.statuses[row.id] = status_of(row)
+        elif row.id in poison:
+            rejected[row.id] = "too_many_attempts"
+        elif row.choice_question_id != row.question_id or row.opened_at is None:
+            rejected[row.id] = "choice_not_in_question"
+        else:
+            to_score.append(row)
+    if rejected:
+        for row in _reject(conn, rejected, now):
+            outcome.statuses[row.id] = status_of(row)
+    if to_score:
+        _score(conn, to_score, set(rejected), now, outcome)
+    return outcome
+
+
+def _lock(conn: Connection, answer_ids: Sequence[int]) -> list[Any]:
+    """The batch's answers with all that scoring needs; their rows stay locked."""
+    return list(
+        conn.execute(
+            select(
+                *STATUS_COLUMNS,
+                answers.c.participant_id,
+                answers.c.received_at,
+                questions.c.quiz_id,
+                questions.c.points.label("question_points"),
+                questions.c.time_limit_s,
+                questions.c.opened_at,
+                questions.c.closed_at,
+                choices.c.question_id.label("choice_question_id"),
+                choices.c.is_correct,
+                participants.c.display_name,
+                quizzes.c.code.label("quiz_code"),
+            )
+            .join(questions, questions.c.id == answers.c.question_id)
+            .join(choices, choices.c.id == answers.c.choice_id)
+            .join(participants, participants.c.id == answers.c.participant_id)
+            .join(quizzes, quizzes.c.id == questions.c.quiz_id)
+            .where(answers.c.id == any_(bindparam("ids", answer_ids, type_=ARRAY(BigInteger))))
+            # locked in this order, so two batches never wait on each other in a cycle
+            .order_by(answers.c.id)
+            .with_for_update(of=answers)
+        )
+    )
+
+
+# Multi-row statements take their rows as arrays (unnest): one SQL text whatever the
+# batch's size, so SQLAlchemy and PostgreSQL see the same statement every time.
+_REJECT = text(
+    """
+    UPDATE answers SET state = 'rejected', reject_reason = why.reason, scored_at = :now
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS why (id, reason)
+    WHERE answers.id = why.id
+    RETURNING answers.id, answers.task_id, answers.state, answers.reject_reason,
+              answers.question_id, answers.correct, answers.points, answers.total_score_after
+    """
+)
+
+_ADD_POINTS = text(
+    """
+    UPDATE participants SET total_score = participants.total_score + delta.points
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:points AS integer[])) AS delta (id, points)
+    WHERE participants.id = delta.id
+    RETURNING participants.id, participants.total_score
+    """
+)
+
+_MARK_SCORED = text(
+    """
+    UPDATE answers SET state = 'scored', correct = scored.correct, points = scored.points,
+        streak_bonus = scored.streak_bonus, total_score_after = scored.total, scored_at = :now
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:correct AS boolean[]), CAST(:points AS integer[]),
+        CAST(:bonuses AS integer[]), CAST(:totals AS integer[])
+    ) AS scored (id, correct, points, streak_bonus, total)
+    WHERE answers.id = scored.id
+    """
+)
+
+
+def _reject(conn: Connection, reasons: Mapping[int, str], now: datetime) -> list[Any]:
+    ids = sorted(reasons)
+    rows = conn.execute(_REJECT, {"ids": ids, "reasons": [reasons[i] for i in ids], "now": now})
+    return list(rows)
+
+
+def _opened_questions(conn: Connection, quiz_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """Each quiz's opened questions, in the order they opened."""
+    by_quiz: dict[int, list[Any]] = defaultdict(list)
+    rows = conn.execute(
+        select(
+            questions.c.id,
+            questions.c.quiz_id,
+            questions.c.points,
+            questions.c.time_limit_s,
+            questions.c.opened_at,
+            questions.c.closed_at,
+        )
+        .where(questions.c.quiz_id.in_(sorted(set(quiz_ids))), questions.c.opened_at.is_not(None))
+        .order_by(questions.c.opened_at)
+    )
+    for row in rows:
+        by_quiz[row.quiz_id].append(row)
+    return by_quiz
+
+
+def _stored_answers(
+    conn: Connection, participant_ids: Iterable[int], leaving_out: set[int]
+) -> dict[int, dict[int, EarlierAnswer]]:
+    """The participants' stored, not rejected, answers: by participant, then question."""
+    found: dict[int, dict[int, EarlierAnswer]] = defaultdict(dict)
+    rows = conn.execute(
+        select(
+            answers.c.id,
+            answers.c.participant_id,
+            answers.c.question_id,
+            answers.c.received_at,
+            choices.c.is_correct,
+        )
+        .join(choices, choices.c.id == answers.c.choice_id)
+        .where(
+            answers.c.participant_id.in_(sorted(set(participant_ids))),
+            answers.c.state != AnswerState.REJECTED.value,
+        )
+    )
+    for row in rows:
+        if row.id not in leaving_out:
+            found[row.participant_id][row.question_id] = EarlierAnswer(
+                bool(row.is_correct), row.received_at
+            )
+    return found
+
+
+def _window(question: Any) -> scoring.QuestionWindow:
+    return scoring.QuestionWindow(
+        question.points, question.time_limit_s, question.opened_at, question.closed_at
+    )
+
+
+def earlier_results(
+    opened: Sequence[Any], stored: Mapping[int, EarlierAnswer], opened_at: datetime
+) -> list[bool]:
+    """For each question opened before `opened_at`, oldest first: got it right in time?"""
+    results = []
+    for question in opened:
+        if question.opened_at >= opened_at:
+            break
+        answer = stored.get(question.id)
+        results.append(
+            answer is not None
+            and scoring.answer_counts_correct(
+                _window(question), answer.choice_correct, answer.received_at
+            )
+        )
+    return results
+
+
+def _score(
+    conn: Connection, rows: list[Any], rejected: set[int], now: datetime, outcome: BatchOutcome
+) -> None:
+    opened = _opened_questions(conn, (r.quiz_id for r in rows))
+    stored = _stored_answers(conn, (r.participant_id for r in rows), rejected)
+    # each participant's answers in question order, so each carries its running total
+    rows = sorted(rows, key=lambda r: (r.participant_id, r.opened_at))
+    scores = {
+        row.id: scoring.score_answer(
+            scoring.QuestionWindow(
+                row.question_points, row.time_limit_s, row.opened_at, row.closed_at
+            ),
+            row.is_correct,
+            row.received_at,
+            earlier_results(opened[row.quiz_id], stored[row.participant_id], row.opened_at),
+        )
+        for row in rows
+    }
+    gained: dict[int, int] = defaultdict(int)
+    for row in rows:
+        gained[row.participant_id] += scores[row.id].points
+    remaining = _add_points(conn, gained)
+    # walk each participant's answers back from the new total
+    after: dict[int, int] = {}
+    for row in reversed(rows):
+        after[row.id] = remaining[row.participant_id]
+        remaining[row.participant_id] -= scores[row.id].points
+    _mark_scored(conn, rows, scores, after, now)
+    for row in rows:
+        score = scores[row.id]
+        outcome.statuses[row.id] = TaskStatus(
+            str(row.task_id),
+            TaskState.SUCCESS,
+            result=result_of(row.id, row.question_id, score.correct, score.points, after[row.id]),
+        )
+        outcome.events.append(
+            leaderboard_update(
+                quiz_code=row.quiz_code,
+                participant_id=row.participant_id,
+                display_name=row.display_name,
+                total_score=after[row.id],
+                answer_id=row.id,
+                question_id=row.question_id,
+                points=score.points,
+                occurred_at=now,
+            )
+        )
+    outcome.outbox_ids = add_events(conn, LEADERBOARD_QUEUE, outcome.events)
+
+
+def _add_points(conn: Connection, gained: Mapping[int, int]) -> dict[int, int]:
+    """Add each participant's points to their total, in one statement; the new totals."""
+    ids = sorted(gained)
+    rows = conn.execute(_ADD_POINTS, {"ids": ids, "points": [gained[i] for i in ids]})
+    return {row.id: row.total_score for row in rows}
+
+
+def _mark_scored(
+    conn: Connection,
+    rows: Sequence[Any],
+    scores: Mapping[int, scoring.Score],
+    after: Mapping[int, int],
+    now: datetime,
+) -> None:
+    conn.execute(
+        _MARK_SCORED,
+        {
+            "ids": [row.id for row in rows],
+            "correct": [scores[row.id].correct for row in rows],
+            "points": [scores[row.id].points for row in rows],
+            "bonuses": [scores[row.id].streak_bonus for row in rows],
+            "totals": [after[row.id] for row in rows],
+            "now": now,
+        },
+    )
