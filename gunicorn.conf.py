@@ -1,6 +1,7 @@
 """gunicorn reads this file from the directory it starts in (`make run`, the web image).
 
-- Its own messages become JSON lines on stdout, like the application's.
+- Its own messages become JSON lines on stdout, like the application's; no access log,
+  since the app logs every request itself (`request.finished`, with its request id).
 - No control socket (gunicorn 27's `gunicornc` interface).
 - Prometheus multiprocess mode: every worker process writes its metrics into one
   directory, emptied when the server starts, so /metrics adds up all the processes.
@@ -12,10 +13,22 @@ import os
 import shutil
 import tempfile
 
+from gunicorn.glogging import Logger
+
 from shared.config import Settings
 from shared.logging import gunicorn_logconfig
 
 logconfig_dict = gunicorn_logconfig("web")
+
+
+class NoAccessLogger(Logger):
+    """gunicorn's logger without the access line: the app's `request.finished` has it all."""
+
+    def access(self, resp, req, environ, request_time):
+        pass
+
+
+logger_class = NoAccessLogger
 
 # gunicorn 27's runtime control socket (~/.gunicorn/gunicorn.ctl) is not used here, and
 # two servers on one machine (tests, a second checkout) would fight over its one path

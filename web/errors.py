@@ -100,5 +100,7 @@ def init_app(app: Flask) -> None:
         redis.exceptions.TimeoutError,
         sqlalchemy.exc.OperationalError,
         sqlalchemy.exc.InterfaceError,
+        # no pooled connection came free in time: PostgreSQL is slow or the pool too small
+        sqlalchemy.exc.TimeoutError,
     ):
         app.register_error_handler(kind, _dependency_down)

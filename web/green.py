@@ -5,8 +5,10 @@ psycopg2 talks to PostgreSQL in C, so a query would block every greenlet of the 
 (each live stream and each plain request) until it returns: a wait callback makes it
 yield while it waits for the server, as psycogreen does. Thousands of open streams also
 need as many file descriptors, so the soft limit is raised to the hard one. And hundreds
-of greenlets may call Redis at once: they queue for a bounded pool of connections
-instead of failing with "Too many connections" (redis-py's default pool refuses past 100).
+of greenlets may call Redis or PostgreSQL at once: they queue for a bounded pool of
+connections that stay open, instead of failing with "Too many connections" (redis-py's
+default pool refuses past 100) or opening and closing PostgreSQL connections (a backend
+process forked for each) whenever a burst overflows the pool.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import redis
 from flask import Flask
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from sqlalchemy import Engine
 
 from shared.config import Settings
+from shared.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,11 @@ def waiting_redis(settings: Settings) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
+def waiting_engine(settings: Settings) -> Engine:
+    """Like shared.db.make_engine, over a fixed pool where callers wait for a connection."""
+    return make_engine(settings, pool_size=2 * settings.db_pool_size, max_overflow=0)
+
+
 def init_app(app: Flask) -> None:
     if not under_gevent():
         return
@@ -89,5 +98,6 @@ def init_app(app: Flask) -> None:
     extensions.set_wait_callback(_gevent_wait)
     resources = app.extensions["quiz.resources"]
     resources.redis = waiting_redis(resources.settings)
+    resources.engine = waiting_engine(resources.settings)
     limit = raise_open_files_limit()
     log.info("web.gevent_ready open_files=%s", limit)

@@ -6,6 +6,7 @@ missing (Redis flushed or restarted) the next reader rebuilds it from PostgreSQL
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,12 +119,20 @@ def save_quiz_state(client: redis.Redis, state: QuizState) -> None:
     client.set(redis_keys.quiz_state(state.code), state.to_json(), ex=STATE_TTL_S)
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(raw: str) -> QuizState:
+    # every answer reads the state; it changes only when a question opens or closes
+    return QuizState.from_json(raw)
+
+
 def load_quiz_state(client: redis.Redis, session: Session, quiz_code: str) -> QuizState | None:
     """Read the cached state; on a miss rebuild it from PostgreSQL (None: no such quiz)."""
     raw = client.get(redis_keys.quiz_state(quiz_code))
     if raw is not None:
-        return QuizState.from_json(raw)
+        return _parsed(raw)
     state = quiz_state_from_db(session, quiz_code)
+    # end the read: the connection goes back to the pool, not held while the caller waits
+    session.rollback()
     if state is not None:
         save_quiz_state(client, state)
     return state

@@ -74,7 +74,8 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> None:
 @blp.route("/<string:quiz_id>/answers")
 class Answers(MethodView):
     @participant_required
-    @blp.arguments(AnswerSubmitSchema)
+    # an instance, built once: a class would be built anew for every request
+    @blp.arguments(AnswerSubmitSchema())
     @blp.response(202, TaskAcceptedSchema)
     @blp.alt_response(
         400, schema=ErrorSchema, description="malformed JSON, or the Idempotency-Key is malformed"
@@ -110,7 +111,8 @@ class Answers(MethodView):
         )
         check_question_open(quiz_id, submission.question_id, submission.choice_id)
         settings = resources().settings
-        with resources().engine.connect() as conn:
+        # one statement: in autocommit it is one round trip, with no BEGIN or COMMIT
+        with resources().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             acceptance = answers.accept_answer(
                 conn, submission, str(uuid.uuid4()), g.received_at, settings.idempotency_ttl_s
             )
