@@ -88,6 +88,10 @@ def make_celery(settings: Settings) -> Celery:
         },
         quiz_settings=settings,
     )
+    if settings.celery_broker_url.startswith("redis://"):
+        # kombu's Redis transport with one client per channel and plain pipelines for its
+        # ack bookkeeping (shared/redis_broker.py)
+        app.conf.broker_transport = "shared.redis_broker:Transport"
     if settings.celery_broker_url.startswith(("amqp://", "pyamqp://")):
         # RabbitMQ: durable queues and persistent messages survive a broker restart
         app.conf.task_default_delivery_mode = "persistent"

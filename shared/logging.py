@@ -12,6 +12,7 @@ URLs and `name=value` pairs whose name says secret are masked in every line.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -54,9 +55,25 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def redact(text: str) -> str:
     """Mask credentials in a piece of log text."""
+    if len(text) <= _SHORT:
+        return _redact_short(text)
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+# log lines repeat the same short values (paths, messages, names) over and over
+_SHORT = 200
+_redact_short = functools.lru_cache(maxsize=4096)(_redact)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_name(name: str) -> bool:
+    return _redact(f"{name}=x") != f"{name}=x"
 
 
 def bind(**fields: str | None) -> contextvars.Token[Mapping[str, str] | None]:
@@ -127,9 +144,11 @@ class JsonFormatter(logging.Formatter):
 
 def _safe(name: str, value: Any) -> Any:
     if isinstance(value, str):
-        return REDACTED if redact(f"{name}=x") != f"{name}=x" else redact(value)
+        return REDACTED if _is_secret_name(name) else redact(value)
     if isinstance(value, int | float | bool) or value is None:
         return value
+    if isinstance(value, list | tuple):
+        return [_safe(name, item) for item in value]
     return redact(str(value))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -17,7 +18,9 @@ class ParticipantClaims:
     participant_id: int
 
 
+@functools.lru_cache(maxsize=4)
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    # one per key: every submit checks a token, and a serializer derives its key when built
     return URLSafeTimedSerializer(secret_key, salt=_SALT)
 
 

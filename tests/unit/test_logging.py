@@ -76,6 +76,15 @@ def test_credentials_are_masked_wherever_they_appear(output):
     assert got[4]["host_key"] == "[redacted]" and got[4]["answer_id"] == 3
 
 
+def test_lists_stay_lists_and_are_masked_item_by_item(output):
+    token = issue_participant_token("a-secret", "ABC123", 42)
+    log = logging.getLogger("quiz.test")
+    log.info("applied", extra={"answer_ids": [3, 4], "request_ids": ["req-1", token]})
+    (line,) = lines(output)
+    assert line["answer_ids"] == [3, 4]
+    assert line["request_ids"] == ["req-1", "[redacted]"]
+
+
 def test_configure_logging_replaces_its_own_handler_only():
     root = logging.getLogger()
     before = list(root.handlers)

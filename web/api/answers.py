@@ -7,7 +7,6 @@ import re
 import uuid
 from typing import Any
 
-import redis.exceptions
 from flask import g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -16,7 +15,6 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.quiz import answers
 from shared.quiz.quizzes import normalize_code
 from shared.quiz.state import load_quiz_state
-from shared.quiz.task_status import TaskState, TaskStatus, save_task_status
 from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
 from web.auth import participant_required
 from web.db import get_session, resources
@@ -121,17 +119,7 @@ class Answers(MethodView):
         if acceptance.replayed:
             headers["Idempotent-Replayed"] = "true"
         else:
-            remember_pending(acceptance.task_id, settings.task_status_ttl_s)
+            # no PENDING copy in Redis: a poll before the score finds the answer in
+            # PostgreSQL (and caches that), and most answers are scored before any poll
             enqueue_scoring(acceptance.answer_id, submission.participant_id, acceptance.task_id)
         return {"task_id": acceptance.task_id, "status_url": status_url}, 202, headers
-
-
-def remember_pending(task_id: str, ttl_s: int) -> None:
-    """Let pollers find the task in Redis; never overwrite a result a fast worker wrote."""
-    try:
-        save_task_status(
-            resources().redis, TaskStatus(task_id, TaskState.PENDING), ttl_s, only_if_absent=True
-        )
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-        # pollers fall back to PostgreSQL; the answer is already safe there
-        log.warning("submit.pending_status_not_saved task_id=%s", task_id)

@@ -31,7 +31,6 @@ from shared.events import validate_leaderboard_event
 from shared.leaderboard import board
 from shared.leaderboard.ranking import Throttle
 from shared.leaderboard.service import Applied, apply_updates
-from shared.quiz.quizzes import normalize_code
 from shared.resources import Resources
 from worker.publisher import leaderboard_queue
 
@@ -145,17 +144,19 @@ class LeaderboardConsumer(ConsumerMixin):
     def log_applied(
         self, updates: list[dict[str, Any]], request_ids: Any, applied: Applied
     ) -> None:
-        """A line per update, with the request id of its answer when the scorer sent one."""
+        """One line per message: its answers, and the request ids the scorer sent with them
+        (so `grep <request id>` finds the line that put that answer on the board)."""
         if not isinstance(request_ids, list) or len(request_ids) != len(updates):
-            request_ids = [quiz_logging.current("request_id")] * len(updates)
-        for update, request_id in zip(updates, request_ids, strict=True):
-            with quiz_logging.bound(request_id=request_id):
-                log.info(
-                    "leaderboard_consumer.applied event_id=%s answer_id=%s changed=%s",
-                    update["event_id"],
-                    update["answer_id"],
-                    normalize_code(update["quiz_id"]) in applied.changed,
-                )
+            request_ids = []
+        log.info(
+            "leaderboard_consumer.applied",
+            extra={
+                "updates": len(updates),
+                "answer_ids": [update["answer_id"] for update in updates],
+                "request_ids": request_ids,
+                "changed": sorted(applied.changed),
+            },
+        )
 
     def on_iteration(self) -> None:
         for code in self.throttle.due(time.monotonic()):
