@@ -9,6 +9,7 @@ from shared.config import Settings
 from shared.resources import Resources
 from web import cli, db, errors, green, observability, pages
 from web.api import register_blueprints
+from web.boards import BoardRenderer
 from web.extensions import api
 
 MAX_BODY_BYTES = 16 * 1024
@@ -19,8 +20,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     observability.init_process(settings)  # logs, Sentry, New Relic: before any view exists
     app = Flask(__name__)
     observability.init_app(app)  # request ids, request log lines, /metrics
+    # no SECRET_KEY: Flask's cookie session is unused (participant tokens are signed with
+    # the settings' secret, shared/tokens.py), so no request opens a signed session
     app.config.update(
-        SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Real-Time Quiz API",
         API_VERSION="v1",
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     db.init_app(app, Resources(settings))
+    # each board version's entries rendered once, for every reader (web/boards.py)
+    app.extensions["quiz.boards"] = BoardRenderer()
     app.extensions["celery"] = make_celery(settings)
     api.init_app(app)
     register_blueprints(api)

@@ -28,6 +28,7 @@ from shared.leaderboard import board
 from shared.leaderboard.ranking import MAX_LIMIT, Throttle
 from shared.leaderboard.service import read_board
 from shared.resources import Resources, make_redis
+from web.boards import BoardRenderer
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,20 @@ RESUBSCRIBE_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 # question changes a slow client may fall behind by before the oldest are dropped
 MAX_PENDING_EVENTS = 16
 
-BoardPayload = Callable[[str, board.BoardView, int, "board.Entry | None"], dict[str, Any]]
-
 
 def sse_event(data: Any, event: str | None = None, event_id: str | int | None = None) -> str:
     """One Server-Sent Event; `data` is sent as JSON on a single line."""
+    return sse_chunk(json.dumps(data, separators=(",", ":")), event, event_id)
+
+
+def sse_chunk(json_text: str, event: str | None = None, event_id: str | int | None = None) -> str:
+    """One Server-Sent Event carrying JSON already rendered (on one line)."""
     lines = []
     if event_id is not None:
         lines.append(f"id: {event_id}")
     if event is not None:
         lines.append(f"event: {event}")
-    lines.append(f"data: {json.dumps(data, separators=(',', ':'))}")
+    lines.append(f"data: {json_text}")
     return "\n".join(lines) + "\n\n"
 
 
@@ -117,12 +121,12 @@ class LiveHub:
     def __init__(
         self,
         resources: Resources,
-        board_payload: BoardPayload,
+        renderer: BoardRenderer,
         quiz_payload: Callable[[str], dict[str, Any] | None],
         interval_s: float = UPDATE_INTERVAL_S,
     ) -> None:
         self.resources = resources
-        self.board_payload = board_payload
+        self.renderer = renderer
         self.quiz_payload = quiz_payload
         self.throttle = Throttle(interval_s)
         self._lock = threading.Lock()
@@ -256,17 +260,18 @@ class LiveHub:
         except Exception:
             log.exception("live_hub.board_read_failed quiz=%s", code)
             return
+        # one chunk per limit for every client without a participant of its own
         shared: dict[int, str] = {}
         for client in clients:
             if client.participant_id is None:
                 chunk = shared.get(client.limit)
                 if chunk is None:
-                    payload = self.board_payload(code, view, client.limit, None)
-                    chunk = shared[client.limit] = sse_event(payload, "leaderboard", view.version)
+                    payload = self.renderer.board(code, view, client.limit)
+                    chunk = shared[client.limit] = sse_chunk(payload, "leaderboard", view.version)
             else:
                 me = rows.get(client.participant_id)
-                payload = self.board_payload(code, view, client.limit, me)
-                chunk = sse_event(payload, "leaderboard", view.version)
+                payload = self.renderer.board(code, view, client.limit, me)
+                chunk = sse_chunk(payload, "leaderboard", view.version)
             client.offer_board(view.version, chunk)
 
     def _send_quiz(self, code: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -27,30 +27,6 @@ from shared.quiz.quizzes import normalize_code
 from shared.quiz.state import load_quiz_state
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Leaderboard:
-    """What GET …/leaderboard answers: field names are those of the API contract."""
-
-    quiz_id: str
-    total_participants: int
-    entries: list[Entry]
-    version: int
-    me: Entry | None = None
-    # `me` and its neighbours, when `me` was asked for
-    around_me: list[Entry] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, quiz_id: str, view: board.BoardView, me: Entry | None) -> Leaderboard:
-        return cls(
-            quiz_id=quiz_id,
-            total_participants=view.total_participants,
-            entries=view.entries,
-            version=view.version,
-            me=me,
-            around_me=view.around if me is not None else [],
-        )
 
 
 # a rebuild of 100,000 participants takes a few seconds; waiters give up well before a
@@ -103,13 +79,20 @@ def leaderboard_of(
     quiz_code: str,
     limit: int,
     participant_id: int | None = None,
-) -> Leaderboard:
-    """Top `limit` entries, and with `participant_id` its row and neighbours.
+) -> tuple[board.BoardView, Entry | None]:
+    """Top `limit` entries, and with `participant_id` its row (`me`) and neighbours.
+
+    One Redis call when the board is there (a board exists only for a quiz PostgreSQL
+    knows); otherwise the quiz is looked up, and its board rebuilt or the participant
+    put on it.
 
     :raises NotFound: no quiz has this code
     :raises InvalidInput: `participant_id` does not play in this quiz
     """
     code = normalize_code(quiz_code)
+    view = board.read(client, code, limit, participant_id, AROUND_ME)
+    if view is not None and (participant_id is None or view.row_of(participant_id)):
+        return view, view.row_of(participant_id) if participant_id is not None else None
     state = load_quiz_state(client, session, code)
     if state is None:
         raise NotFound(f"quiz {quiz_code!r} does not exist")
@@ -121,7 +104,7 @@ def leaderboard_of(
         board.merge(client, code, [standing])
         view = read_board(client, session, code, limit, participant_id)
         me = view.row_of(participant_id)
-    return Leaderboard.of(code, view, me)
+    return view, me
 
 
 def _standing(session: Session, quiz_pk: int, participant_id: int) -> board.Standing:

@@ -72,7 +72,6 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> None:
 @blp.route("/<string:quiz_id>/answers")
 class Answers(MethodView):
     @participant_required
-    # an instance, built once: a class would be built anew for every request
     @blp.arguments(AnswerSubmitSchema())
     @blp.response(202, TaskAcceptedSchema)
     @blp.alt_response(

@@ -10,18 +10,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.leaderboard import service as leaderboard
-from shared.leaderboard.board import BoardView
-from shared.leaderboard.ranking import Entry
 from shared.quiz import quizzes
 from web import live
 from web.api.schemas import (
     ErrorSchema,
-    LeaderboardEntrySchema,
     LeaderboardQueryArgsSchema,
     LeaderboardSchema,
     QuizSchema,
     StreamHeadersSchema,
 )
+from web.boards import BoardRenderer
 from web.db import get_session, resources
 
 blp = Blueprint(
@@ -34,30 +32,15 @@ blp = Blueprint(
     ),
 )
 
-_entry_schema = LeaderboardEntrySchema()
-
-
-def entry_dict(entry: Entry) -> dict[str, Any]:
-    return _entry_schema.dump(entry)
-
-
-def board_payload(quiz_code: str, view: BoardView, limit: int, me: Entry | None) -> dict[str, Any]:
-    """The stream's `leaderboard` event: the same fields as GET …/leaderboard."""
-    payload: dict[str, Any] = {
-        "quiz_id": quiz_code,
-        "total_participants": view.total_participants,
-        "entries": [entry_dict(e) for e in view.entries[:limit]],
-        "version": view.version,
-    }
-    if me is not None:
-        payload["me"] = entry_dict(me)
-    return payload
-
 
 def quiz_payload(quiz_code: str) -> dict[str, Any] | None:
     """The stream's `quiz` event: the quiz as GET /quizzes/{quiz_id} shows it."""
     with resources().session_factory() as session:
         return QuizSchema().dump(quizzes.get_quiz(session, quiz_code))
+
+
+def renderer() -> BoardRenderer:
+    return current_app.extensions["quiz.boards"]
 
 
 def hub() -> live.LiveHub:
@@ -67,12 +50,12 @@ def hub() -> live.LiveHub:
         with app.app_context():
             return quiz_payload(code)
 
-    return live.hub_of(app.extensions, lambda: live.LiveHub(resources(), board_payload, quiz_of))
+    return live.hub_of(app.extensions, lambda: live.LiveHub(resources(), renderer(), quiz_of))
 
 
 @blp.route("/<string:quiz_id>/leaderboard")
 class Leaderboard(MethodView):
-    @blp.arguments(LeaderboardQueryArgsSchema, location="query")
+    @blp.arguments(LeaderboardQueryArgsSchema(), location="query")
     @blp.response(200, LeaderboardSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
     @blp.alt_response(
@@ -81,7 +64,7 @@ class Leaderboard(MethodView):
         description="`limit` outside 1–100, or `participant_id` malformed or not in this quiz",
     )
     @blp.alt_response(503, schema=ErrorSchema, description="Redis or PostgreSQL is unavailable")
-    def get(self, args: dict[str, Any], quiz_id: str) -> dict[str, Any]:
+    def get(self, args: dict[str, Any], quiz_id: str) -> Response:
         """Read a leaderboard
 
         The top `limit` entries (default 10, at most 100) and the number of participants.
@@ -92,25 +75,20 @@ class Leaderboard(MethodView):
         equal scores the participant who joined first is listed first. Participants
         without points yet are on the board with 0.
         """
-        board = leaderboard.leaderboard_of(
-            resources().redis, get_session(), quiz_id, args["limit"], args.get("participant_id")
+        code = quizzes.normalize_code(quiz_id)
+        limit, participant_id = args["limit"], args.get("participant_id")
+        view, me = leaderboard.leaderboard_of(
+            resources().redis, get_session(), code, limit, participant_id
         )
-        body: dict[str, Any] = {
-            "quiz_id": board.quiz_id,
-            "total_participants": board.total_participants,
-            "entries": board.entries,
-            "version": board.version,
-        }
-        if board.me is not None:
-            body["me"] = board.me
-            body["around_me"] = board.around_me
-        return body
+        around = view.around if me is not None else None
+        body = renderer().board(code, view, limit, me, around)
+        return Response(body, mimetype="application/json")
 
 
 @blp.route("/<string:quiz_id>/leaderboard/stream")
 class LeaderboardStream(MethodView):
-    @blp.arguments(LeaderboardQueryArgsSchema, location="query")
-    @blp.arguments(StreamHeadersSchema, location="headers")
+    @blp.arguments(LeaderboardQueryArgsSchema(), location="query")
+    @blp.arguments(StreamHeadersSchema(), location="headers")
     @blp.response(
         200,
         {"type": "string", "format": "text/event-stream"},
@@ -141,18 +119,17 @@ class LeaderboardStream(MethodView):
         # subscribe before reading the snapshot, so no change falls between the two
         client = hub().connect(code, limit, participant_id)
         try:
-            board = leaderboard.leaderboard_of(
+            view, me = leaderboard.leaderboard_of(
                 resources().redis, get_session(), code, limit, participant_id
             )
         except BaseException:
             hub().disconnect(client)
             raise
         first = ""
-        if (headers.get("last_event_id") or "").strip() != str(board.version):
-            view = BoardView(board.total_participants, board.version, board.entries, [])
-            payload = board_payload(code, view, limit, board.me)
-            first = live.sse_event(payload, "leaderboard", board.version)
-        client.saw(board.version)
+        if (headers.get("last_event_id") or "").strip() != str(view.version):
+            payload = renderer().board(code, view, limit, me)
+            first = live.sse_chunk(payload, "leaderboard", view.version)
+        client.saw(view.version)
         heartbeat_s = current_app.config.get("QUIZ_LEADERBOARD_HEARTBEAT_S", live.HEARTBEAT_S)
         return Response(
             EventStream(hub(), client, first, heartbeat_s),

@@ -22,7 +22,7 @@ blp = Blueprint("participants", __name__, url_prefix="/api/v1/quizzes", descript
 
 @blp.route("/<string:quiz_id>/participants")
 class Participants(MethodView):
-    @blp.arguments(JoinSchema)
+    @blp.arguments(JoinSchema())
     @blp.response(201, ParticipantJoinedSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
     @blp.alt_response(409, schema=ErrorSchema, description="name taken, or the quiz has finished")

@@ -45,7 +45,7 @@ def quiz_spec(body: dict[str, Any]) -> quizzes.QuizSpec:
 @blp.route("")
 class Quizzes(MethodView):
     @host_required
-    @blp.arguments(QuizCreateSchema)
+    @blp.arguments(QuizCreateSchema())
     @blp.response(201, HostQuizSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
     @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")

@@ -1,4 +1,8 @@
-"""Request and response schemas; field names are the contract in DESIGN.md."""
+"""Request and response schemas; field names are the contract in DESIGN.md.
+
+Views pass request schemas as instances (`@blp.arguments(AnswerSubmitSchema())`): given a
+class, webargs builds a new instance for every request.
+"""
 
 from __future__ import annotations
 
