@@ -7,10 +7,11 @@ from flask import Flask
 from shared.celery import make_celery
 from shared.config import Settings
 from shared.resources import Resources
-from web import cli, db, errors, green, observability, pages
+from web import cli, db, dispatch, errors, green, observability, pages
 from web.api import register_blueprints
 from web.boards import BoardRenderer
 from web.extensions import api
+from web.intake import Intake
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -40,7 +41,10 @@ def create_app(settings: Settings | None = None) -> Flask:
             }
         },
     )
-    db.init_app(app, Resources(settings))
+    resources = Resources(settings)
+    db.init_app(app, resources)
+    # the answers a process takes at once: one INSERT, their messages sent together
+    app.extensions["quiz.intake"] = Intake(resources, dispatch.enqueue_accepted)
     # each board version's entries rendered once, for every reader (web/boards.py)
     app.extensions["quiz.boards"] = BoardRenderer()
     app.extensions["celery"] = make_celery(settings)

@@ -102,5 +102,7 @@ def init_app(app: Flask) -> None:
         sqlalchemy.exc.InterfaceError,
         # no pooled connection came free in time: PostgreSQL is slow or the pool too small
         sqlalchemy.exc.TimeoutError,
+        # an answer waited too long for its INSERT (web/intake.py)
+        TimeoutError,
     ):
         app.register_error_handler(kind, _dependency_down)

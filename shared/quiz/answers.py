@@ -62,12 +62,57 @@ _ACCEPT = text(
     """
     INSERT INTO answers (participant_id, question_id, choice_id, state, task_id,
                          idempotency_key, fingerprint, received_at, enqueued_at)
-    VALUES (:participant_id, :question_id, :choice_id, 'accepted', :task_id,
-            :idempotency_key, :fingerprint, :received_at, :received_at)
+    SELECT a.participant_id, a.question_id, a.choice_id, 'accepted', a.task_id,
+           a.idempotency_key, a.fingerprint, a.received_at, a.received_at
+    FROM unnest(
+        CAST(:participant_ids AS bigint[]), CAST(:question_ids AS bigint[]),
+        CAST(:choice_ids AS bigint[]), CAST(:task_ids AS uuid[]),
+        CAST(:idempotency_keys AS text[]), CAST(:fingerprints AS text[]),
+        CAST(:received_ats AS timestamptz[])
+    ) WITH ORDINALITY AS a (participant_id, question_id, choice_id, task_id,
+                            idempotency_key, fingerprint, received_at, n)
+    ORDER BY a.n
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING id, task_id
     """
 )
+
+
+@dataclass(frozen=True)
+class Received:
+    """A submission as the API received it, with the task id it will get if accepted."""
+
+    submission: Submission
+    task_id: str
+    received_at: datetime
+
+
+def insert_answers(conn: Connection, received: Sequence[Received]) -> dict[str, int]:
+    """Record submissions as accepted in one INSERT; the answer ids of those it inserted,
+    by task id. Those it left out lost to an answer already stored (or to an earlier
+    one of `received`): `accept_answer` says what they are.
+
+    The INSERT is the authoritative answer-once and idempotency check: concurrent
+    duplicates all hit the same unique constraints and exactly one of them inserts. It
+    is one statement, so `conn` may be in autocommit mode (one round trip, no BEGIN or
+    COMMIT); otherwise this commits.
+    """
+    if not received:
+        return {}
+    rows = conn.execute(
+        _ACCEPT,
+        {
+            "participant_ids": [r.submission.participant_id for r in received],
+            "question_ids": [r.submission.question_id for r in received],
+            "choice_ids": [r.submission.choice_id for r in received],
+            "task_ids": [r.task_id for r in received],
+            "idempotency_keys": [r.submission.effective_key for r in received],
+            "fingerprints": [r.submission.fingerprint for r in received],
+            "received_ats": [r.received_at for r in received],
+        },
+    ).all()
+    conn.commit()
+    return {str(row.task_id): row.id for row in rows}
 
 
 def accept_answer(
@@ -77,28 +122,18 @@ def accept_answer(
     received_at: datetime,
     idempotency_ttl_s: int,
 ) -> Acceptance:
-    """Record the answer as accepted, once; or say why this submission is a replay or a conflict.
+    """Record the answer as accepted, once; or say why this submission is a replay or a conflict."""
+    inserted = insert_answers(conn, [Received(submission, task_id, received_at)])
+    if task_id in inserted:
+        return Acceptance(answer_id=inserted[task_id], task_id=task_id, replayed=False)
+    return resolve_stored(conn, submission, received_at, idempotency_ttl_s)
 
-    The INSERT is the authoritative answer-once and idempotency check: concurrent duplicates
-    all hit the same unique constraints and exactly one of them inserts. It is one statement,
-    so `conn` may be in autocommit mode (one round trip, no BEGIN or COMMIT); otherwise
-    this commits.
-    """
-    inserted = conn.execute(
-        _ACCEPT,
-        {
-            "participant_id": submission.participant_id,
-            "question_id": submission.question_id,
-            "choice_id": submission.choice_id,
-            "task_id": task_id,
-            "idempotency_key": submission.effective_key,
-            "fingerprint": submission.fingerprint,
-            "received_at": received_at,
-        },
-    ).scalar()
-    conn.commit()
-    if inserted is not None:
-        return Acceptance(answer_id=inserted, task_id=task_id, replayed=False)
+
+def resolve_stored(
+    conn: Connection, submission: Submission, received_at: datetime, idempotency_ttl_s: int
+) -> Acceptance:
+    """What a submission the INSERT left out is, by the answers stored before it: a replay
+    (the first one's task id), a key reused with another body, or a second answer."""
     rows = conn.execute(
         select(
             answers.c.id,

@@ -7,10 +7,11 @@ import re
 import uuid
 from typing import Any
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared import logging as quiz_logging
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.quiz import answers
 from shared.quiz.quizzes import normalize_code
@@ -18,7 +19,6 @@ from shared.quiz.state import load_quiz_state
 from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
 from web.auth import participant_required
 from web.db import get_session, resources
-from web.dispatch import enqueue_scoring
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +107,25 @@ class Answers(MethodView):
             idempotency_key=key,
         )
         check_question_open(quiz_id, submission.question_id, submission.choice_id)
-        settings = resources().settings
-        # one statement: in autocommit it is one round trip, with no BEGIN or COMMIT
-        with resources().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            acceptance = answers.accept_answer(
-                conn, submission, str(uuid.uuid4()), g.received_at, settings.idempotency_ttl_s
-            )
+        # written with the other answers this process takes meanwhile, in one INSERT, and
+        # its scoring message sent, before this returns (web/intake.py)
+        received = answers.Received(submission, str(uuid.uuid4()), g.received_at)
+        waiting = current_app.extensions["quiz.intake"].accept(
+            received, quiz_logging.current("request_id")
+        )
+        if waiting.answer_id is not None:
+            acceptance = answers.Acceptance(waiting.answer_id, received.task_id, replayed=False)
+        else:
+            # an answer was stored before this one: a replay, or a conflict
+            engine = resources().engine
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                acceptance = answers.resolve_stored(
+                    conn, submission, g.received_at, resources().settings.idempotency_ttl_s
+                )
         status_url = url_for("tasks.TaskById", task_id=acceptance.task_id, _external=False)
         headers = {"Location": status_url}
         if acceptance.replayed:
             headers["Idempotent-Replayed"] = "true"
-        else:
-            # no PENDING copy in Redis: a poll before the score finds the answer in
-            # PostgreSQL (and caches that), and most answers are scored before any poll
-            enqueue_scoring(acceptance.answer_id, submission.participant_id, acceptance.task_id)
+        # no PENDING copy in Redis: a poll before the score finds the answer in PostgreSQL
+        # (and caches that), and most answers are scored before any poll
         return {"task_id": acceptance.task_id, "status_url": status_url}, 202, headers
