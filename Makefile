@@ -12,6 +12,7 @@ SERVICES_ENV = exports="$$($(PY) scripts/services.py env)" && eval "$$exports"
 
 T ?=
 ARGS ?=
+QUICK ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv services migrate run test test-rabbitmq lint reformat bench clean distclean
@@ -57,8 +58,8 @@ reformat: venv ## Format the code and apply ruff's safe fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: venv ## Load-test the running stack (ARGS=... for bench.submit)
-	$(PY) -m bench.submit $(ARGS)
+bench: venv ## Benchmark a stack of its own against floors (QUICK=1: under two minutes)
+	@$(SERVICES_ENV) && $(PY) -m bench $(if $(QUICK),--quick) $(ARGS)
 
 clean: ## Stop the servers this project started and remove .run/ and caches
 	@[ ! -d .run ] || $(ANY_PY) scripts/services.py stop

@@ -17,7 +17,6 @@ import itertools
 import json
 import math
 import os
-import platform
 import random
 import resource
 import socket
@@ -26,11 +25,17 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
+
+from bench import figures as figures_
+from bench import report
+from bench.client import call, run_bounded
+from bench.client import session as client_session
+from bench.figures import latency_summary_ms
 
 T = TypeVar("T")
 
@@ -42,11 +47,6 @@ MAX_TIMEOUT_S = 3600.0
 # the longest timer the API allows, so a slow burst is not cut short by the question's end
 QUESTION_TIME_LIMIT_S = 600
 CHOICES_PER_QUESTION = 4
-# one request that takes longer than this counts as an error, so a hung server ends the run
-REQUEST_TIMEOUT_S = 30.0
-# below gunicorn's default keep-alive (2 s), so the client never reuses a connection the
-# server is closing at that moment (that race shows up as a spurious ServerDisconnectedError)
-KEEPALIVE_S = 1.0
 FINAL_STATES = frozenset({"SUCCESS", "FAILURE"})
 SEED = 20240601  # the same choices on every run, so runs compare
 
@@ -58,56 +58,13 @@ class BenchError(Exception):
 # --- figures ---------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile: always a value that was really observed, no interpolation."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = math.ceil(pct / 100 * len(ordered))
-    return ordered[max(rank, 1) - 1]
-
-
-def latency_summary_ms(seconds: Sequence[float]) -> dict[str, float | None]:
-    def ms(value: float | None) -> float | None:
-        return None if value is None else round(value * 1000, 1)
-
-    return {
-        "count": len(seconds),
-        "p50": ms(percentile(seconds, 50)),
-        "p90": ms(percentile(seconds, 90)),
-        "p99": ms(percentile(seconds, 99)),
-        "max": ms(max(seconds) if seconds else None),
-    }
-
-
 def rate(count: int, seconds: float | None) -> float | None:
-    return round(count / seconds, 1) if seconds else None
+    value = figures_.rate(count, seconds)
+    return None if value is None else round(value, 1)
 
 
 def machine_info() -> dict[str, Any]:
-    """What the figures were measured on: they mean little without it."""
-    cpu_model = "unknown"
-    ram_gib = None
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu_model = line.split(":", 1)[1].strip()
-                    break
-        with open("/proc/meminfo", encoding="utf-8") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemTotal:"):
-                    ram_gib = round(int(line.split()[1]) / 1024**2, 1)
-                    break
-    except OSError:
-        pass
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model,
-        "ram_gib": ram_gib,
-        "python": platform.python_version(),
-        "aiohttp": aiohttp.__version__,
-    }
+    return {**report.machine_info(), "aiohttp": aiohttp.__version__}
 
 
 # --- options ---------------------------------------------------------------------------
@@ -221,51 +178,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 # --- HTTP ------------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    # the HTTP status, or the exception's name when no response came back
-    status: int | str
-    body: Any
-    sent_at: float
-    received_at: float
-
-
-async def call(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    *,
-    payload: Any = None,
-    headers: dict[str, str] | None = None,
-) -> Reply:
-    """One request; failures become a Reply too, so every outcome is counted, none raised."""
-    sent_at = time.perf_counter()
-    try:
-        async with session.request(method, url, json=payload, headers=headers) as response:
-            text = await response.text()
-            status: int | str = response.status
-        try:
-            body = json.loads(text) if text else None
-        except ValueError:
-            body = text[:200]
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        status, body = type(exc).__name__, str(exc)[:200]
-    return Reply(status, body, sent_at, time.perf_counter())
-
-
-async def run_bounded(
-    items: Iterable[T], action: Callable[[T], Awaitable[None]], concurrency: int
-) -> None:
-    """Run `action` on every item with at most `concurrency` of them in flight."""
-    pending = iter(items)
-
-    async def lane() -> None:
-        for item in pending:  # lanes share the iterator: each item is taken once
-            await action(item)
-
-    await asyncio.gather(*(lane() for _ in range(concurrency)))
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -705,11 +617,7 @@ def print_report(fig: dict[str, Any], reasons: list[str]) -> None:
 
 
 async def bench(args: argparse.Namespace) -> Run:
-    connector = aiohttp.TCPConnector(
-        limit=args.concurrency + args.poll_concurrency, keepalive_timeout=KEEPALIVE_S
-    )
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with client_session(args.concurrency + args.poll_concurrency) as session:
         run = Run(args=args, session=session)
         await drive(run)
         return run
