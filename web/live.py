@@ -3,8 +3,11 @@
 The consumer (and the join and open/close paths) publish small notices on a quiz's live
 channel. Each web process subscribes once, to every quiz's channel, and fans out to its
 own stream clients: for a quiz with clients it reads the board once per update, at most
-every UPDATE_INTERVAL_S, and hands each client the snapshot (plus the client's own row).
-An idle client costs one socket and a few objects, so a gevent worker holds thousands.
+every UPDATE_INTERVAL_S (longer for a board thousands watch: a write to each costs the
+process CPU_PER_CLIENT_S), and hands each client the snapshot (plus the client's own
+row). Heartbeats come from the hub too, so a client's stream waits without a timer of
+its own. An idle client costs one socket and a few objects, so a gevent worker holds
+thousands.
 
 The hub uses `threading` primitives: under gunicorn's gevent worker they are patched
 into greenlets; under a threaded server or the test client they are real threads.
@@ -33,7 +36,10 @@ from web.boards import BoardRenderer
 log = logging.getLogger(__name__)
 
 # at most one update per quiz this often, however fast answers come
-UPDATE_INTERVAL_S = 0.25
+UPDATE_INTERVAL_S = 0.1
+# what handing one board to one stream costs a process (measured with bench/): a board
+# watched by N streams of a process goes out at most every N x this
+CPU_PER_CLIENT_S = 100e-6
 # an SSE comment this often keeps proxies and browsers from dropping an idle stream
 HEARTBEAT_S = 15.0
 # what the browser waits before reconnecting a dropped stream (the SSE `retry:` field)
@@ -104,8 +110,9 @@ class LiveClient:
                 self._board = None
             self._version = max(self._version, version)
 
-    def wait(self, timeout: float) -> str:
-        """What there is to send, waiting up to `timeout`; '' when nothing came."""
+    def wait(self, timeout: float | None = None) -> str:
+        """What there is to send, waiting up to `timeout` (None: until something comes);
+        '' when nothing came."""
         self._ready.wait(timeout)
         with self._lock:
             self._ready.clear()
@@ -124,16 +131,19 @@ class LiveHub:
         renderer: BoardRenderer,
         quiz_payload: Callable[[str], dict[str, Any] | None],
         interval_s: float = UPDATE_INTERVAL_S,
+        heartbeat_s: float = HEARTBEAT_S,
     ) -> None:
         self.resources = resources
         self.renderer = renderer
         self.quiz_payload = quiz_payload
         self.throttle = Throttle(interval_s)
+        self.heartbeat_s = heartbeat_s
         self._lock = threading.Lock()
         self._clients: dict[str, set[LiveClient]] = {}
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._beat: threading.Thread | None = None
         self._pid = 0
         # its own client: a subscription holds its connection for good
         self._redis = make_redis(resources.settings)
@@ -178,12 +188,24 @@ class LiveHub:
             self._stopping.clear()
             self._thread = threading.Thread(target=self._run, name="live-hub", daemon=True)
             self._thread.start()
+            self._beat = threading.Thread(target=self._heartbeats, name="live-beat", daemon=True)
+            self._beat.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._beat):
+            if thread is not None:
+                thread.join(timeout=5)
         self._redis.close()
+
+    def _heartbeats(self) -> None:
+        """A comment to every stream each heartbeat_s, whatever Redis does meanwhile."""
+        beat = sse_comment("heartbeat")
+        while not self._stopping.wait(self.heartbeat_s):
+            with self._lock:
+                clients = [c for group in self._clients.values() for c in group]
+            for client in clients:
+                client.offer_event(beat)
 
     def _run(self) -> None:
         failures = 0
@@ -238,7 +260,9 @@ class LiveHub:
         self._board_changed(code)
 
     def _board_changed(self, code: str) -> None:
-        if self.throttle.offer(code, time.monotonic()):
+        with self._lock:
+            watching = len(self._clients.get(code, ()))
+        if self.throttle.offer(code, time.monotonic(), watching * CPU_PER_CLIENT_S):
             self._send_board(code)
 
     # --- sending ------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ def entries_of(
 
 class Throttle:
     """At most one send per key every `interval_s`: the first change goes out at once, the
-    changes that follow within the interval go out together when it ends.
+    changes that follow within the interval go out together when it ends. A key may be
+    given a longer interval of its own with each offer (a board thousands watch).
 
     Time is passed in, so the rule is tested without a clock.
     """
@@ -107,15 +108,18 @@ class Throttle:
         self.interval_s = interval_s
         self._last_sent: dict[str, float] = {}
         self._due: dict[str, float] = {}
+        self._intervals: dict[str, float] = {}
 
-    def offer(self, key: str, now: float) -> bool:
+    def offer(self, key: str, now: float, interval_s: float | None = None) -> bool:
         """A change of `key`: True to send it now, False when `due()` will return it later."""
+        interval = max(interval_s or self.interval_s, self.interval_s)
+        self._intervals[key] = interval
         last = self._last_sent.get(key)
-        if last is None or now - last >= self.interval_s:
+        if last is None or now - last >= interval:
             self._last_sent[key] = now
             self._due.pop(key, None)
             return True
-        self._due.setdefault(key, last + self.interval_s)
+        self._due.setdefault(key, last + interval)
         return False
 
     def due(self, now: float) -> list[str]:
@@ -124,14 +128,15 @@ class Throttle:
         for key in ready:
             del self._due[key]
             self._last_sent[key] = now
-        # a key last sent more than an interval ago behaves as never sent: forget it
+        # a key last sent more than its interval ago behaves as never sent: forget it
         stale = [
             key
             for key, at in self._last_sent.items()
-            if now - at >= self.interval_s and key not in self._due
+            if now - at >= self._intervals.get(key, self.interval_s) and key not in self._due
         ]
         for key in stale:
             del self._last_sent[key]
+            self._intervals.pop(key, None)
         return ready
 
     def next_due(self) -> float | None:

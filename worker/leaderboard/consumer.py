@@ -37,7 +37,7 @@ from worker.publisher import leaderboard_queue
 log = logging.getLogger("worker.leaderboard")
 
 # at most one "board changed" notice per quiz this often
-NOTICE_INTERVAL_S = 0.25
+NOTICE_INTERVAL_S = 0.1
 # how often the loop wakes up without messages, to send the notices that are due
 TICK_S = 0.05
 # events taken from the broker ahead of the one being applied

@@ -115,3 +115,16 @@ class TestThrottle:
         gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
         assert len(sent) >= 30
         assert min(gaps) >= 0.25 - 1e-9
+
+
+def test_a_key_with_a_longer_interval_of_its_own_goes_out_less_often():
+    throttle = Throttle(0.1)
+    assert throttle.offer("big", now=10.0, interval_s=0.5)
+    assert not throttle.offer("big", now=10.2, interval_s=0.5)
+    assert throttle.next_due() == pytest.approx(10.5)
+    assert throttle.due(now=10.3) == []
+    assert throttle.due(now=10.5) == ["big"]
+    # a shorter interval than the throttle's own is the throttle's
+    assert throttle.offer("small", now=10.0, interval_s=0.01)
+    assert not throttle.offer("small", now=10.05, interval_s=0.01)
+    assert throttle.due(now=10.1) == ["small"]
