@@ -19,7 +19,8 @@ Version 2, many updates in one message (what the scorer and the relay send):
     event_id        UUID of the message
     updates         one or more version-1 events, each complete
 
-Consumers accept both versions. A change that breaks them gets a new version.
+Consumers accept both versions and ignore fields they do not know, so a field can be
+added without a new version. A change that breaks them gets a new version.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from kombu import Exchange, Producer, Queue
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 SCHEMA_NAME = "quiz.leaderboard.update"
 UPDATE_VERSION = 1
@@ -45,8 +46,10 @@ leaderboard_queue = Queue(
 
 
 class LeaderboardUpdateSchema(Schema):
+    # a field this code does not know is ignored: during a rolling deploy a newer
+    # publisher may add one, and its events must still be applied
     class Meta:
-        unknown = RAISE
+        unknown = EXCLUDE
 
     schema = fields.String(required=True, validate=validate.Equal(SCHEMA_NAME))
     version = fields.Integer(required=True, strict=True, validate=validate.Equal(UPDATE_VERSION))
@@ -63,7 +66,7 @@ class LeaderboardUpdateSchema(Schema):
 
 class LeaderboardBatchSchema(Schema):
     class Meta:
-        unknown = RAISE
+        unknown = EXCLUDE
 
     schema = fields.String(required=True, validate=validate.Equal(SCHEMA_NAME))
     version = fields.Integer(required=True, strict=True, validate=validate.Equal(BATCH_VERSION))

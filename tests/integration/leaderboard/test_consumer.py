@@ -126,6 +126,18 @@ def test_a_malformed_event_is_set_aside_and_the_next_one_applied(
     assert "leaderboard_consumer.invalid_event" in consumer.log()
 
 
+def test_an_event_with_fields_it_does_not_know_is_applied(
+    start_consumer, settings, tmp_path, redis_client, game
+):
+    # a newer publisher adds fields during a rolling deploy: its events still count
+    code, ids = game
+    consumer = start_consumer()
+    update = {**event(code, ids["Ann"], "Ann", 967), "team": "blue"}
+    publish(settings.celery_broker_url, {**events.leaderboard_batch([update]), "region": "eu"})
+    wait_for(lambda: score_of(redis_client, code, ids["Ann"]) == 967, "Ann's event")
+    assert "leaderboard_consumer.invalid_event" not in consumer.log()
+
+
 def test_live_clients_are_told_after_the_event_is_applied(
     start_consumer, settings, tmp_path, redis_client, game
 ):
