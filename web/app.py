@@ -7,7 +7,7 @@ from flask import Flask
 from shared.celery import make_celery
 from shared.config import Settings
 from shared.resources import Resources
-from web import cli, db, dispatch, errors, green, observability, pages
+from web import cli, db, dispatch, errors, green, observability, pages, paths
 from web.api import register_blueprints
 from web.boards import BoardRenderer
 from web.extensions import api
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # each board version's entries rendered once, for every reader (web/boards.py)
     app.extensions["quiz.boards"] = BoardRenderer()
     app.extensions["celery"] = make_celery(settings)
+    paths.init_app(app)
     api.init_app(app)
     register_blueprints(api)
     errors.init_app(app)

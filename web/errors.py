@@ -57,6 +57,13 @@ def _dependency_down(exc: Exception) -> ResponseReturnValue:
     return body, status, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
 
 
+def _refused_by_database(exc: sqlalchemy.exc.DataError) -> ResponseReturnValue:
+    """A value the schemas let through but PostgreSQL refuses (out of range, say): the
+    client's input, so a 422, never a 500."""
+    log.warning("request.refused_by_database error=%s", type(exc.orig).__name__)
+    return error_response(422, "a value of the request is not valid")
+
+
 def first_problem(messages: Any, path: str = "") -> str | None:
     """The first leaf of a nested webargs/marshmallow message dict, as 'field: message'."""
     if isinstance(messages, dict):
@@ -95,6 +102,7 @@ def init_app(app: Flask) -> None:
     # replaces flask-smorest's handler, which leaves `message` out of validation errors
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(errors.QuizError, _quiz_error)
+    app.register_error_handler(sqlalchemy.exc.DataError, _refused_by_database)
     for kind in (
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,

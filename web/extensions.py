@@ -2,6 +2,8 @@
 
 from flask_smorest import Api
 
+from web.paths import JoinCodeConverter, join_code_schema
+
 api = Api(
     spec_kwargs={
         "info": {
@@ -13,3 +15,4 @@ api = Api(
         }
     }
 )
+api.register_converter(JoinCodeConverter, join_code_schema)

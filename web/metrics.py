@@ -22,7 +22,7 @@ from prometheus_client import (
 
 from web.db import resources
 
-# the endpoint label is the URL rule (`/api/v1/quizzes/<string:quiz_id>/answers`), never
+# the endpoint label is the URL rule (`/api/v1/quizzes/<join_code:quiz_id>/answers`), never
 # the raw path, so a quiz code or task id never becomes a label value
 UNMATCHED = "<unmatched>"
 

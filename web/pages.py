@@ -14,7 +14,7 @@ from shared.quiz.quizzes import normalize_code
 bp = Blueprint("pages", __name__)
 
 
-@bp.get("/quizzes/<string:code>/board")
+@bp.get("/quizzes/<join_code:code>/board")
 def board(code: str) -> str:
     """The big-screen leaderboard of a quiz, animated from the live stream."""
     return render_template("board.html", quiz_code=normalize_code(code))

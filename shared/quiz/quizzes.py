@@ -20,6 +20,8 @@ from shared.quiz.state import quiz_state_of, save_quiz_state
 # no 0/O or 1/I: codes are read off a big screen and typed on phones
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
+# what a join code may look like where one is read (a URL): letters and digits, any case
+CODE_PATTERN = r"[A-Za-z0-9]{1,16}"
 DEFAULT_TIME_LIMIT_S = 20
 DEFAULT_POINTS = 1000
 

@@ -101,7 +101,7 @@ def test_one_answer_is_followed_by_its_request_id_from_request_to_task(client, g
             "component": "web",
             "method": "POST",
             "path": f"/api/v1/quizzes/{code}/answers",
-            "endpoint": "/api/v1/quizzes/<string:quiz_id>/answers",
+            "endpoint": "/api/v1/quizzes/<join_code:quiz_id>/answers",
             "status": 202,
         }
     ]
@@ -134,7 +134,7 @@ def test_no_token_or_key_reaches_the_logs(client, capsys):
 
 
 def test_metrics_count_requests_per_endpoint_and_status(client):
-    rule = "/api/v1/quizzes/<string:quiz_id>"
+    rule = "/api/v1/quizzes/<join_code:quiz_id>"
     before = sample(client, "quiz_http_requests_total", endpoint=rule, method="GET", status="404")
     before_hist = sample(
         client, "quiz_http_request_duration_seconds_count", endpoint=rule, method="GET"

@@ -51,6 +51,10 @@ def test_the_same_name_may_play_in_another_quiz(client):
         {"display_name": "x" * 41},
         {"display_name": 7},
         {"display_name": "Ann", "team": "red"},
+        {"display_name": "Ann\u0000"},
+        {"display_name": "\u0007Ann"},
+        {"display_name": "Ann\nBob"},
+        {"display_name": "\udfff"},
     ],
 )
 def test_an_invalid_display_name_is_422(client, engine, body):

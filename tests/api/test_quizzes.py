@@ -46,6 +46,10 @@ def test_creating_a_quiz_needs_the_host_key(client, engine, headers, status):
         lambda b: [c.update(correct=False) for c in b["questions"][0]["choices"]],
         lambda b: b.update(colour="blue"),
         lambda b: b.update(title="   "),
+        lambda b: b.update(title="Verbs\u0000"),
+        lambda b: b["questions"][0].update(text="Past of \u0000go?"),
+        lambda b: b["questions"][0]["choices"][0].update(text="went\x1b[31m"),
+        lambda b: b.update(title="half a pair \ud800"),
     ],
     ids=[
         "no-title",
@@ -56,6 +60,10 @@ def test_creating_a_quiz_needs_the_host_key(client, engine, headers, status):
         "no-correct-choice",
         "unknown-field",
         "blank-title",
+        "nul-in-title",
+        "nul-in-question",
+        "escape-in-choice",
+        "lone-surrogate-in-title",
     ],
 )
 def test_an_invalid_quiz_is_refused_with_422_and_nothing_written(client, engine, mutate):
@@ -65,6 +73,38 @@ def test_an_invalid_quiz_is_refused_with_422_and_nothing_written(client, engine,
     response = client.post("/api/v1/quizzes", json=body, headers=HOST)
     assert response.status_code == 422
     assert response.json["errors"]
+    assert row_counts(engine) == before
+
+
+def test_a_question_may_span_lines(client):
+    body = quiz_body(questions=1)
+    body["questions"][0]["text"] = "Fill the gap:\n\tI ___ home yesterday."
+    response = client.post("/api/v1/quizzes", json=body, headers=HOST)
+    assert response.status_code == 201
+    assert response.json["questions"][0]["text"] == body["questions"][0]["text"]
+
+
+@pytest.mark.parametrize("code", ["A%00B", "K7QX2M%00", "%00", "K7-QX2", "K7QX2M%0A"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/quizzes/{code}"),
+        ("GET", "/api/v1/quizzes/{code}/leaderboard"),
+        ("GET", "/api/v1/quizzes/{code}/leaderboard/stream"),
+        ("POST", "/api/v1/quizzes/{code}/participants"),
+        ("POST", "/api/v1/quizzes/{code}/answers"),
+        ("POST", "/api/v1/quizzes/{code}/questions/1/open"),
+        ("POST", "/api/v1/quizzes/{code}/questions/1/close"),
+        ("GET", "/quizzes/{code}/board"),
+    ],
+)
+def test_a_join_code_that_cannot_be_one_is_404_json(client, engine, method, path, code):
+    before = row_counts(engine)
+    response = client.open(
+        path.format(code=code), method=method, json={"display_name": "Ann"}, headers=HOST
+    )
+    assert response.status_code == 404
+    assert response.json["code"] == 404
     assert row_counts(engine) == before
 
 

@@ -69,7 +69,7 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> None:
         raise Conflict(f"question {question_id} is not open for answers")
 
 
-@blp.route("/<string:quiz_id>/answers")
+@blp.route("/<join_code:quiz_id>/answers")
 class Answers(MethodView):
     @participant_required
     @blp.arguments(AnswerSubmitSchema())

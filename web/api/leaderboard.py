@@ -57,7 +57,7 @@ def hub() -> live.LiveHub:
     )
 
 
-@blp.route("/<string:quiz_id>/leaderboard")
+@blp.route("/<join_code:quiz_id>/leaderboard")
 class Leaderboard(MethodView):
     @blp.arguments(LeaderboardQueryArgsSchema(), location="query")
     @blp.response(200, LeaderboardSchema)
@@ -89,7 +89,7 @@ class Leaderboard(MethodView):
         return Response(body, mimetype="application/json")
 
 
-@blp.route("/<string:quiz_id>/leaderboard/stream")
+@blp.route("/<join_code:quiz_id>/leaderboard/stream")
 class LeaderboardStream(MethodView):
     @blp.arguments(LeaderboardQueryArgsSchema(), location="query")
     @blp.arguments(StreamHeadersSchema(), location="headers")

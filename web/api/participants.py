@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 blp = Blueprint("participants", __name__, url_prefix="/api/v1/quizzes", description="Join a quiz.")
 
 
-@blp.route("/<string:quiz_id>/participants")
+@blp.route("/<join_code:quiz_id>/participants")
 class Participants(MethodView):
     @blp.arguments(JoinSchema())
     @blp.response(201, ParticipantJoinedSchema)

@@ -63,7 +63,7 @@ class Quizzes(MethodView):
         return quizzes.get_quiz(session, quiz.code)
 
 
-@blp.route("/<string:quiz_id>")
+@blp.route("/<join_code:quiz_id>")
 class QuizById(MethodView):
     @blp.response(200, QuizSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
@@ -79,7 +79,7 @@ def _change_question(quiz_id: str, question_id: int, change: Any) -> Question:
     return change(get_session(), resources().redis, quiz_id, question_id, datetime.now(UTC))
 
 
-@blp.route("/<string:quiz_id>/questions/<int:question_id>/open")
+@blp.route("/<join_code:quiz_id>/questions/<int:question_id>/open")
 class QuestionOpen(MethodView):
     @host_required
     @blp.response(200, QuestionSchema)
@@ -97,7 +97,7 @@ class QuestionOpen(MethodView):
         return _change_question(quiz_id, question_id, quizzes.open_question)
 
 
-@blp.route("/<string:quiz_id>/questions/<int:question_id>/close")
+@blp.route("/<join_code:quiz_id>/questions/<int:question_id>/close")
 class QuestionClose(MethodView):
     @host_required
     @blp.response(200, QuestionSchema)

@@ -6,6 +6,7 @@ class, webargs builds a new instance for every request.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import flask_smorest.error_handler
@@ -25,6 +26,28 @@ def not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
+# control characters (NUL among them, which PostgreSQL refuses in text) and lone
+# surrogates (which no encoding stores) are never part of a title, a choice or a name
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
+_LINE_BREAKS = frozenset("\n\t")
+
+
+def one_line(value: str) -> None:
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
+        raise ValidationError("Must not contain control characters.")
+
+
+def lines(value: str) -> None:
+    """Text that may span lines: newlines and tabs are allowed, other controls are not."""
+    if any(
+        unicodedata.category(ch) in _REFUSED_CATEGORIES and ch not in _LINE_BREAKS for ch in value
+    ):
+        raise ValidationError("Must not contain control characters other than newlines and tabs.")
+
+
+VISIBLE_TEXT = "visible text: not only spaces, no control characters"
+
+
 # flask-smorest's own error body: {code, status, message, errors?}
 ErrorSchema = flask_smorest.error_handler.ErrorSchema
 
@@ -33,12 +56,20 @@ ErrorSchema = flask_smorest.error_handler.ErrorSchema
 
 
 class ChoiceCreateSchema(Schema):
-    text = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    text = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=200), not_blank, one_line],
+        metadata={"description": VISIBLE_TEXT},
+    )
     correct = fields.Boolean(required=True)
 
 
 class QuestionCreateSchema(Schema):
-    text = fields.String(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+    text = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=500), not_blank, lines],
+        metadata={"description": "not only spaces; newlines and tabs, no other control characters"},
+    )
     time_limit_s = fields.Integer(
         strict=True,
         load_default=DEFAULT_TIME_LIMIT_S,
@@ -52,7 +83,10 @@ class QuestionCreateSchema(Schema):
         metadata={"description": "0 (no points), 1000 (standard) or 2000 (double points)"},
     )
     choices = fields.List(
-        fields.Nested(ChoiceCreateSchema), required=True, validate=validate.Length(min=2, max=6)
+        fields.Nested(ChoiceCreateSchema),
+        required=True,
+        validate=validate.Length(min=2, max=6),
+        metadata={"description": "2 to 6 choices, at least one of them correct"},
     )
 
     @validates_schema
@@ -62,7 +96,11 @@ class QuestionCreateSchema(Schema):
 
 
 class QuizCreateSchema(Schema):
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    title = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=200), not_blank, one_line],
+        metadata={"description": VISIBLE_TEXT},
+    )
     questions = fields.List(
         fields.Nested(QuestionCreateSchema), required=True, validate=validate.Length(min=1, max=100)
     )
@@ -114,7 +152,9 @@ class HostQuizSchema(QuizSchema):
 
 class JoinSchema(Schema):
     display_name = fields.String(
-        required=True, validate=[validate.Length(min=1, max=40), not_blank]
+        required=True,
+        validate=[validate.Length(min=1, max=40), not_blank, one_line],
+        metadata={"description": VISIBLE_TEXT},
     )
 
 
