@@ -6,8 +6,12 @@ mode), and every line gunicorn and the app print is JSON carrying the request id
 
 from __future__ import annotations
 
+import http.client
+import json
+
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.helpers import HOST, quiz_body, row_counts
 from tests.integration.processes import get, start_gunicorn
 from tests.live_stack import environment, free_port
 
@@ -66,3 +70,44 @@ def test_metrics_add_up_every_gunicorn_process_and_logs_are_json(settings, tmp_p
     messages = [line["message"] for line in lines]
     assert any(m.startswith("Listening at: ") for m in messages)
     assert all(line["component"] == "web" for line in lines)
+
+
+def post_chunked(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    """POST with `Transfer-Encoding: chunked` (no Content-Length), in 8 KiB chunks."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        chunks = (body[i : i + 8192] for i in range(0, len(body), 8192))
+        conn.request(
+            "POST",
+            path,
+            body=chunks,
+            headers={"Content-Type": "application/json", **headers},
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_a_chunked_body_over_the_limit_is_refused_with_413_and_nothing_written(
+    settings, engine, tmp_path
+):
+    port = free_port()
+    server = start_gunicorn(environment(settings), tmp_path / "gunicorn.log", port, workers=1)
+    try:
+        status, quiz = post_chunked(port, "/api/v1/quizzes", json.dumps(quiz_body()).encode(), HOST)
+        assert status == 201
+        join = f"/api/v1/quizzes/{quiz['quiz_id']}/participants"
+        before = row_counts(engine)
+        # valid JSON padded with 2 MB of spaces: cut at the limit, it used to be accepted
+        padded = b'{"display_name": "Ann"}' + b" " * 2_000_000
+        status, error = post_chunked(port, join, padded, {})
+        assert (status, error["code"]) == (413, 413)
+        assert "larger than 16384 bytes" in error["message"]
+        assert row_counts(engine) == before
+        # at the limit, chunked, it is taken
+        status, joined = post_chunked(port, join, b'{"display_name": "Bo"}'.ljust(16384), {})
+        assert (status, joined["display_name"]) == (201, "Bo")
+    finally:
+        assert server.stop() == 0
