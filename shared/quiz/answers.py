@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from shared.errors import Conflict, IdempotencyKeyReused, NotFound
+from shared.errors import Conflict, Forbidden, IdempotencyKeyReused, NotFound
 from shared.models import Answer, AnswerState
 from shared.quiz import batch_scoring
 from shared.quiz.task_status import TaskStatus
@@ -68,9 +68,11 @@ _ACCEPT = text(
         CAST(:participant_ids AS bigint[]), CAST(:question_ids AS bigint[]),
         CAST(:choice_ids AS bigint[]), CAST(:task_ids AS uuid[]),
         CAST(:idempotency_keys AS text[]), CAST(:fingerprints AS text[]),
-        CAST(:received_ats AS timestamptz[])
+        CAST(:received_ats AS timestamptz[]), CAST(:quiz_pks AS bigint[])
     ) WITH ORDINALITY AS a (participant_id, question_id, choice_id, task_id,
-                            idempotency_key, fingerprint, received_at, n)
+                            idempotency_key, fingerprint, received_at, quiz_pk, n)
+    -- only a player of the quiz the token names, which exists: anything else is left out
+    JOIN participants p ON p.id = a.participant_id AND p.quiz_id = a.quiz_pk
     ORDER BY a.n
     ON CONFLICT DO NOTHING
     RETURNING id, task_id
@@ -85,12 +87,15 @@ class Received:
     submission: Submission
     task_id: str
     received_at: datetime
+    # the quiz the participant's token names
+    quiz_pk: int
 
 
 def insert_answers(conn: Connection, received: Sequence[Received]) -> dict[str, int]:
     """Record submissions as accepted in one INSERT; the answer ids of those it inserted,
     by task id. Those it left out lost to an answer already stored (or to an earlier
-    one of `received`): `accept_answer` says what they are.
+    one of `received`), or name a participant who does not play that quiz:
+    `resolve_stored` says which.
 
     The INSERT is the authoritative answer-once and idempotency check: concurrent
     duplicates all hit the same unique constraints and exactly one of them inserts. It
@@ -109,24 +114,11 @@ def insert_answers(conn: Connection, received: Sequence[Received]) -> dict[str, 
             "idempotency_keys": [r.submission.effective_key for r in received],
             "fingerprints": [r.submission.fingerprint for r in received],
             "received_ats": [r.received_at for r in received],
+            "quiz_pks": [r.quiz_pk for r in received],
         },
     ).all()
     conn.commit()
     return {str(row.task_id): row.id for row in rows}
-
-
-def accept_answer(
-    conn: Connection,
-    submission: Submission,
-    task_id: str,
-    received_at: datetime,
-    idempotency_ttl_s: int,
-) -> Acceptance:
-    """Record the answer as accepted, once; or say why this submission is a replay or a conflict."""
-    inserted = insert_answers(conn, [Received(submission, task_id, received_at)])
-    if task_id in inserted:
-        return Acceptance(answer_id=inserted[task_id], task_id=task_id, replayed=False)
-    return resolve_stored(conn, submission, received_at, idempotency_ttl_s)
 
 
 def resolve_stored(
@@ -151,6 +143,10 @@ def resolve_stored(
         )
     ).all()
     conn.rollback()
+    if not rows:
+        # nothing of this participant to conflict with: the INSERT left it out because
+        # the participant does not play the token's quiz (or does not exist)
+        raise Forbidden("this token's participant does not play this quiz")
     stored = [
         StoredAnswer(
             answer_id=r.id,

@@ -292,6 +292,30 @@ def test_a_token_of_another_quiz_is_403(client, engine, game):
     assert answer_rows(engine) == []
 
 
+@pytest.mark.parametrize("who", ["a player of another quiz", "no one"])
+def test_a_token_naming_no_player_of_its_quiz_is_403_and_writes_nothing(client, engine, game, who):
+    # a token signed for this quiz but naming someone else: only a leaked secret makes one
+    other = create_quiz(client)
+    bob = join(client, other["quiz_id"], "Bob")
+    participant_id = bob["participant_id"] if who != "no one" else 10**9
+    token = issue_participant_token(TEST_SECRET_KEY, game["code"], participant_id)
+    before = row_counts(engine)
+    response = post_answer(
+        client,
+        game,
+        headers={"Authorization": f"Bearer {token}"},
+        json={"question_id": game["question_id"], "choice_id": game["right"]},
+    )
+    assert response.status_code == 403
+    assert response.json["message"] == "this token's participant does not play this quiz"
+    assert row_counts(engine) == before
+    # and the token's rightful holders still answer
+    assert (
+        submit(client, game["code"], game["player"], game["question_id"], game["right"]).status_code
+        == 202
+    )
+
+
 def test_an_unknown_quiz_is_404(client, engine, game):
     token = issue_participant_token(TEST_SECRET_KEY, "NOPE42", game["player"]["participant_id"])
     response = client.post(

@@ -15,7 +15,7 @@ from shared import logging as quiz_logging
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.quiz import answers
 from shared.quiz.quizzes import normalize_code
-from shared.quiz.state import load_quiz_state
+from shared.quiz.state import QuizState, load_quiz_state
 from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
 from web.auth import participant_required
 from web.db import get_session, resources
@@ -52,7 +52,7 @@ def idempotency_key() -> str | None:
     return key
 
 
-def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> None:
+def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> QuizState:
     """Answer from the quiz state cached in Redis; PostgreSQL is read only on a cache miss."""
     state = load_quiz_state(resources().redis, get_session(), normalize_code(quiz_id))
     if state is None:
@@ -67,6 +67,7 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> None:
         )
     if not question.is_open_at(g.received_at):
         raise Conflict(f"question {question_id} is not open for answers")
+    return state
 
 
 @blp.route("/<join_code:quiz_id>/answers")
@@ -78,7 +79,11 @@ class Answers(MethodView):
         400, schema=ErrorSchema, description="malformed JSON, or the Idempotency-Key is malformed"
     )
     @blp.alt_response(401, schema=ErrorSchema, description="token missing, forged or expired")
-    @blp.alt_response(403, schema=ErrorSchema, description="the token belongs to another quiz")
+    @blp.alt_response(
+        403,
+        schema=ErrorSchema,
+        description="the token belongs to another quiz, or names no player of this quiz",
+    )
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
     @blp.alt_response(
         409, schema=ErrorSchema, description="already answered, or the question is not open"
@@ -106,17 +111,19 @@ class Answers(MethodView):
             choice_id=body["choice_id"],
             idempotency_key=key,
         )
-        check_question_open(quiz_id, submission.question_id, submission.choice_id)
+        state = check_question_open(quiz_id, submission.question_id, submission.choice_id)
         # written with the other answers this process takes meanwhile, in one INSERT, and
         # its scoring message sent, before this returns (web/intake.py)
-        received = answers.Received(submission, str(uuid.uuid4()), g.received_at)
+        # the INSERT also checks that the token's participant plays this quiz
+        received = answers.Received(submission, str(uuid.uuid4()), g.received_at, state.quiz_pk)
         waiting = current_app.extensions["quiz.intake"].accept(
             received, quiz_logging.current("request_id")
         )
         if waiting.answer_id is not None:
             acceptance = answers.Acceptance(waiting.answer_id, received.task_id, replayed=False)
         else:
-            # an answer was stored before this one: a replay, or a conflict
+            # an answer was stored before this one (a replay, or a conflict), or the
+            # participant does not play this quiz
             engine = resources().engine
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 acceptance = answers.resolve_stored(
