@@ -42,14 +42,19 @@ NOTICE_INTERVAL_S = 0.1
 TICK_S = 0.05
 # events taken from the broker ahead of the one being applied
 PREFETCH = 64
-# Redis transport: an unacked event comes back after this long if the consumer died.
-# Applying is idempotent, so it can be much shorter than the scoring queue's; its own
-# unacked keys keep that short timeout away from the Celery workers' messages.
+# Redis transport: an event a consumer took and never acknowledged (it died holding it)
+# goes back to the queue once it is this old, so a board it left wrong heals within
+# seconds. Applying is idempotent, so an event that comes back while a slow consumer
+# still holds it costs a second apply, nothing more. Its own unacked keys keep this
+# short timeout away from the Celery workers' messages.
+VISIBILITY_TIMEOUT_S = 10
 REDIS_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 300,
+    "visibility_timeout": VISIBILITY_TIMEOUT_S,
     "unacked_key": "leaderboard.unacked",
     "unacked_index_key": "leaderboard.unacked_index",
     "unacked_mutex_key": "leaderboard.unacked_mutex",
+    # the lock of a sweep for such events: one that dies holding it blocks sweeps no longer
+    "unacked_mutex_expire": VISIBILITY_TIMEOUT_S,
     "socket_timeout": 10,
     "socket_connect_timeout": 5,
 }

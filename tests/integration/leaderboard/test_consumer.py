@@ -11,12 +11,16 @@ import json
 import os
 import random
 import shutil
+import signal
+import time
+from dataclasses import replace
 
 import pytest
 from kombu import Connection
 
 from shared import events, redis_keys
 from shared.leaderboard.rebuild import rebuild_board
+from shared.resources import make_redis
 from tests.integration.leaderboard.support import (
     database_board,
     event,
@@ -29,6 +33,8 @@ from tests.live_stack import RabbitServer, RedisServer, wait_for
 from worker.publisher import leaderboard_queue
 
 APPLY_TIMEOUT_S = 60.0
+# a board left wrong by a consumer that died holding its event is right again within this
+HEAL_S = 30.0
 
 
 def publish(broker_url: str, payload: dict) -> None:
@@ -156,6 +162,39 @@ def test_live_clients_are_told_after_the_event_is_applied(
     # the notice comes after the write: the board already has the new total
     assert score_of(redis_client, code, ids["Ann"]) == 700
     pubsub.close()
+
+
+def test_an_event_held_by_a_killed_consumer_reaches_the_board_within_30_s(
+    start_consumer, settings, tmp_path, session, redis_client, game
+):
+    code, ids = game
+    # the boards on a Redis of their own, frozen while the consumer applies: it holds the
+    # event (delivered, not acknowledged) when it is killed. The broker is the test's Redis
+    # DB whatever the pass: on RabbitMQ a dead consumer's messages return at once.
+    broker_url = settings.redis_url
+    boards = RedisServer(tmp_path)
+    boards.start()
+    try:
+        on_boards = replace(settings, redis_url=boards.url)
+        board_client = make_redis(on_boards)
+        rebuild_board(session, board_client, code)
+        consumer = start_consumer(broker_url, settings=on_boards)
+        os.kill(boards.process.pid, signal.SIGSTOP)
+        publish(broker_url, event(code, ids["Ann"], "Ann", 967))
+        wait_for(lambda: redis_client.hlen("leaderboard.unacked") == 1, "the event held")
+        os.kill(consumer.process.pid, signal.SIGKILL)
+        consumer.process.wait()
+        killed_at = time.monotonic()
+        os.kill(boards.process.pid, signal.SIGCONT)
+        start_consumer(broker_url, settings=on_boards)
+        wait_for(
+            lambda: score_of(board_client, code, ids["Ann"]) == 967, "the board to heal", HEAL_S
+        )
+        assert time.monotonic() - killed_at <= HEAL_S
+    finally:
+        if boards.process is not None:
+            os.kill(boards.process.pid, signal.SIGCONT)
+        boards.stop()
 
 
 def test_the_consumer_reconnects_after_its_redis_broker_restarts(
