@@ -138,10 +138,19 @@ def validate_leaderboard_event(payload: Any) -> list[dict[str, Any]]:
 
 def publish(producer: Producer, event: dict[str, Any], **options: Any) -> None:
     """Send one event to `leaderboard.updates`, declaring the queue so none is dropped
-    before a consumer exists. `options` go to kombu's Producer.publish (retry, headers…)."""
+    before a consumer exists. `options` go to kombu's Producer.publish (retry, headers…).
+
+    On RabbitMQ it goes through the `leaderboard` exchange. On Redis it goes straight to
+    the queue's list: kombu keeps a Redis exchange's bindings as Redis keys, which a
+    FLUSHDB or a restart without persistence removes while every process still holds
+    them declared (kombu remembers declarations in memory), and a publish through the
+    exchange then lands nowhere, successfully.
+    """
+    straight_to_queue = producer.connection.transport.driver_type == "redis"
     producer.publish(
         event,
-        exchange=leaderboard_exchange,
+        # "": kombu's anonymous exchange, whose routing key is the queue's name
+        exchange="" if straight_to_queue else leaderboard_exchange,
         routing_key=LEADERBOARD_QUEUE,
         declare=[leaderboard_queue],
         serializer="json",
