@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from shared.errors import Conflict, NotFound
 from shared.leaderboard.board import QUIZ_CHANGED, publish_notice
 from shared.models import Choice, Participant, Question, QuestionStatus, Quiz, QuizStatus
-from shared.quiz.state import quiz_state_of, save_quiz_state
+from shared.quiz.state import mark_quiz_changing, quiz_state_of, save_quiz_state
 
 # no 0/O or 1/I: codes are read off a big screen and typed on phones
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -106,9 +106,15 @@ def _question_of(quiz: Quiz, question_id: int) -> Question:
 def open_question(
     session: Session, client: redis.Redis, quiz_code: str, question_id: int, now: datetime
 ) -> Question:
-    """Open a question for answers; one question at a time, and each only once."""
+    """Open a question for answers; one question at a time, and each only once.
+
+    Opening the open question again changes nothing and answers it as it is (a host's
+    retry after a lost response), caching its state again.
+    """
     quiz = get_quiz(session, quiz_code, for_update=True)
     question = _question_of(quiz, question_id)
+    if question.status == QuestionStatus.OPEN:
+        return _settled(session, client, quiz, question)
     if question.status != QuestionStatus.PENDING:
         raise Conflict(f"question {question_id} is already {question.status}")
     still_open = [q.id for q in quiz.questions if q.status == QuestionStatus.OPEN]
@@ -118,19 +124,20 @@ def open_question(
     question.opened_at = now
     question.closes_at = now + timedelta(seconds=question.time_limit_s)
     quiz.status = QuizStatus.RUNNING.value
-    session.commit()
-    save_quiz_state(client, quiz_state_of(quiz))
-    # live pages learn that a question opened or closed (leaderboard stream)
-    publish_notice(client, quiz.code, QUIZ_CHANGED)
-    return question
+    return _commit_transition(session, client, quiz, question)
 
 
 def close_question(
     session: Session, client: redis.Redis, quiz_code: str, question_id: int, now: datetime
 ) -> Question:
-    """Stop taking answers; answers received before `now` are still scored."""
+    """Stop taking answers; answers received before `now` are still scored.
+
+    Closing a closed question changes nothing and answers it as it is.
+    """
     quiz = get_quiz(session, quiz_code, for_update=True)
     question = _question_of(quiz, question_id)
+    if question.status == QuestionStatus.CLOSED:
+        return _settled(session, client, quiz, question)
     if question.status != QuestionStatus.OPEN:
         raise Conflict(f"question {question_id} is {question.status}, not open")
     question.status = QuestionStatus.CLOSED.value
@@ -140,9 +147,29 @@ def close_question(
         question.closes_at = now
     if all(q.status == QuestionStatus.CLOSED for q in quiz.questions):
         quiz.status = QuizStatus.FINISHED.value
+    return _commit_transition(session, client, quiz, question)
+
+
+def _commit_transition(
+    session: Session, client: redis.Redis, quiz: Quiz, question: Question
+) -> Question:
+    """Commit a changed question so that the cached state can never stay behind it."""
+    state = quiz_state_of(quiz)
+    # Redis down here: the transition fails before it happens (rolled back, 503)
+    mark_quiz_changing(client, quiz.code, state.version)
     session.commit()
-    save_quiz_state(client, quiz_state_of(quiz))
+    # Redis down from here on: the marker makes readers ask PostgreSQL meanwhile
+    save_quiz_state(client, state)
     # live pages learn that a question opened or closed (leaderboard stream)
+    publish_notice(client, quiz.code, QUIZ_CHANGED)
+    return question
+
+
+def _settled(session: Session, client: redis.Redis, quiz: Quiz, question: Question) -> Question:
+    """A transition asked again (its response, or its cache write, was lost): nothing to
+    commit; the cache and the live notice are written again."""
+    save_quiz_state(client, quiz_state_of(quiz))
+    session.commit()  # ends the row lock
     publish_notice(client, quiz.code, QUIZ_CHANGED)
     return question
 

@@ -86,13 +86,17 @@ class QuestionOpen(MethodView):
     @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
     @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
-    @blp.alt_response(409, schema=ErrorSchema, description="already opened, or another is open")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="already opened and closed, or another is open"
+    )
     @blp.doc(security=HOST)
     def post(self, quiz_id: str, question_id: int) -> Question:
         """Open a question
 
         Starts its timer: answers are taken until `closes_at` (open time + time limit) or
         until the host closes it. One question is open at a time, and each opens once.
+        Opening the open question again changes nothing and answers 200 with it, so a
+        retry after a lost response or a 503 is safe.
         """
         return _change_question(quiz_id, question_id, quizzes.open_question)
 
@@ -104,12 +108,13 @@ class QuestionClose(MethodView):
     @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
     @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
-    @blp.alt_response(409, schema=ErrorSchema, description="the question is not open")
+    @blp.alt_response(409, schema=ErrorSchema, description="the question was never opened")
     @blp.doc(security=HOST)
     def post(self, quiz_id: str, question_id: int) -> Question:
         """Close a question
 
         Answers already received are still scored; later ones are refused. Closing the
-        last question finishes the quiz.
+        last question finishes the quiz. Closing a closed question changes nothing and
+        answers 200 with it, so a retry after a lost response or a 503 is safe.
         """
         return _change_question(quiz_id, question_id, quizzes.close_question)

@@ -31,3 +31,23 @@ def test_pending_and_closed_questions_are_not_open():
     closes = OPENED + timedelta(seconds=20)
     assert not QuestionState(1, "pending", frozenset()).is_open_at(OPENED)
     assert not QuestionState(1, "closed", frozenset(), OPENED, closes).is_open_at(OPENED)
+
+
+def test_the_version_grows_with_every_transition():
+    def state(*statuses: str) -> QuizState:
+        return QuizState(
+            quiz_pk=1,
+            code="ABC234",
+            questions={n: QuestionState(n, s, frozenset()) for n, s in enumerate(statuses)},
+        )
+
+    game = [
+        ("pending", "pending"),
+        ("open", "pending"),
+        ("closed", "pending"),
+        ("closed", "open"),
+        ("closed", "closed"),
+    ]
+    versions = [state(*statuses).version for statuses in game]
+    assert versions == sorted(set(versions))
+    assert QuizState.from_json(state("open", "pending").to_json()).version == 1
