@@ -27,6 +27,10 @@ class TaskState(enum.StrEnum):
 
 
 FINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILURE})
+# A copy of a status that is not final lives this long: past it, a poll asks PostgreSQL
+# again. A final write can be lost after the PENDING copy was made (Redis restarted from
+# an older AOF, say); the PENDING copy must not then hide the result for an hour.
+UNFINISHED_COPY_TTL_S = 5
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,12 @@ class TaskStatus:
 def save_task_status(
     client: redis.Redis, status: TaskStatus, ttl_s: int, *, only_if_absent: bool = False
 ) -> None:
-    """Record a status; `only_if_absent` keeps a PENDING write from hiding a later result."""
+    """Record a status; `only_if_absent` keeps a PENDING write from hiding a later result.
+    A status that is not final is kept a few seconds at most (UNFINISHED_COPY_TTL_S)."""
     client.set(
         redis_keys.task_status(status.task_id),
         json.dumps(status.to_dict()),
-        ex=ttl_s,
+        ex=ttl_s if status.is_final else min(ttl_s, UNFINISHED_COPY_TTL_S),
         nx=only_if_absent,
     )
 

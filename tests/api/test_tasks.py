@@ -6,7 +6,14 @@ import pytest
 from sqlalchemy import text
 
 from shared import redis_keys
+from shared.quiz.task_status import (
+    UNFINISHED_COPY_TTL_S,
+    TaskState,
+    TaskStatus,
+    save_task_status,
+)
 from tests.helpers import create_quiz, join, open_question, submit
+from tests.live_stack import wait_for
 
 
 @pytest.fixture
@@ -68,6 +75,27 @@ def test_an_answer_not_scored_yet_is_pending_with_retry_after(app, client, redis
     redis_client.delete(redis_keys.task_status(task_id))
     from_db = client.get(f"/api/v1/tasks/{task_id}")
     assert from_db.json["state"] == "PENDING" and from_db.headers["Retry-After"] == "1"
+
+
+def test_a_pending_copy_that_outlived_the_result_gives_way_to_it_within_seconds(
+    client, redis_client, submitted
+):
+    # the answer is scored, but Redis came back from an older AOF: the result written by
+    # the worker is gone, the PENDING copy a poll made before it is back
+    task_id = submitted().json["task_id"]
+    scored = client.get(f"/api/v1/tasks/{task_id}").json
+    assert scored["state"] == "SUCCESS"
+    redis_client.delete(redis_keys.task_status(task_id))
+    save_task_status(redis_client, TaskStatus(task_id, TaskState.PENDING), 3600)
+    assert client.get(f"/api/v1/tasks/{task_id}").json["state"] == "PENDING"
+    assert 0 < redis_client.ttl(redis_keys.task_status(task_id)) <= UNFINISHED_COPY_TTL_S
+    wait_for(
+        lambda: client.get(f"/api/v1/tasks/{task_id}").json == scored,
+        "the result instead of PENDING",
+        timeout=3 * UNFINISHED_COPY_TTL_S,
+    )
+    # and the Redis copy is the result again, kept as long as results are
+    assert redis_client.ttl(redis_keys.task_status(task_id)) > UNFINISHED_COPY_TTL_S
 
 
 def test_a_rejected_answer_reports_failure_with_a_reason(client, engine, redis_client, submitted):
