@@ -31,12 +31,17 @@ class Submission:
     @property
     def effective_key(self) -> str:
         """Without a key the question is the key, so a plain retry is a safe replay."""
-        return self.idempotency_key or f"question:{self.question_id}"
+        return self.idempotency_key or question_key(self.question_id)
 
     @property
     def fingerprint(self) -> str:
         body = json.dumps({"question_id": self.question_id, "choice_id": self.choice_id})
         return hashlib.sha256(body.encode()).hexdigest()
+
+
+def question_key(question_id: int) -> str:
+    """The idempotency key of an answer sent without one."""
+    return f"question:{question_id}"
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,17 @@ def resolve_conflict(
                 "this Idempotency-Key was already used with a different body",
                 {"idempotency_key": ["used before with another question_id or choice_id"]},
             )
+    # the same choice for the same question, sent once with a key and once without, is
+    # the same answer: a client retrying after a 503 (its commit may have happened) gets
+    # the first 202 whether or not it added or dropped the header
+    keyless = question_key(submission.question_id)
+    for answer in stored:
+        if (
+            answer.question_id == submission.question_id
+            and answer.fingerprint == submission.fingerprint
+            and keyless in (answer.idempotency_key, submission.effective_key)
+        ):
+            return Acceptance(answer_id=answer.answer_id, task_id=answer.task_id, replayed=True)
     raise Conflict(f"question {submission.question_id} has already been answered")
 
 

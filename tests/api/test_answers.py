@@ -81,6 +81,20 @@ def test_a_plain_retry_replays_the_first_task(client, engine, game):
     assert total_of(engine, game["player"]["participant_id"]) == row["points"]
 
 
+@pytest.mark.parametrize(("first_key", "retry_key"), [("k-1", None), (None, "k-1")])
+def test_a_retry_that_adds_or_drops_the_key_replays_the_first_task(
+    client, engine, game, first_key, retry_key
+):
+    # what a client does after a 503 on submit: the outcome is unknown, it sends again
+    args = (client, game["code"], game["player"], game["question_id"], game["right"])
+    first = submit(*args, key=first_key)
+    again = submit(*args, key=retry_key)
+    assert again.status_code == 202 and again.json["task_id"] == first.json["task_id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    [row] = answer_rows(engine)
+    assert total_of(engine, game["player"]["participant_id"]) == row["points"]
+
+
 def test_same_key_same_body_replays(client, engine, game):
     args = (client, game["code"], game["player"], game["question_id"], game["right"])
     first = submit(*args, key="k-1")

@@ -95,7 +95,15 @@ class Answers(MethodView):
         description="wrong or unknown fields, a choice of another question, or an "
         "Idempotency-Key reused with another body",
     )
-    @blp.alt_response(503, schema=ErrorSchema, description="PostgreSQL or Redis is unavailable")
+    @blp.alt_response(
+        503,
+        schema=ErrorSchema,
+        description=(
+            "PostgreSQL or Redis is unavailable. The outcome is unknown: the answer may have "
+            "been recorded before the failure. Retry with the same body (with or without the "
+            "same Idempotency-Key): a recorded answer replays its 202, otherwise it is taken now."
+        ),
+    )
     @blp.doc(parameters=[IDEMPOTENCY_KEY_DOC], security=[{"participantToken": []}])
     def post(self, body: dict[str, Any], quiz_id: str) -> Any:
         """Submit an answer

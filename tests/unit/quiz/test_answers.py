@@ -49,6 +49,16 @@ def test_same_explicit_key_with_another_body_is_refused_as_key_reuse():
         resolve_conflict(Submission(1, 43, 3, "k1"), [stored(first)], NOW, DAY_S)
 
 
+@pytest.mark.parametrize(("first_key", "retry_key"), [(None, "k1"), ("k1", None)])
+def test_the_same_answer_with_a_key_added_or_dropped_is_a_replay(first_key, retry_key):
+    first = Submission(1, 42, 3, first_key)
+    acceptance = resolve_conflict(Submission(1, 42, 3, retry_key), [stored(first)], NOW, DAY_S)
+    assert (acceptance.task_id, acceptance.replayed) == ("task-7", True)
+    # another choice is still another answer
+    with pytest.raises(Conflict):
+        resolve_conflict(Submission(1, 42, 4, retry_key), [stored(first)], NOW, DAY_S)
+
+
 def test_another_answer_without_a_key_is_a_conflict():
     first = Submission(1, 42, 3)
     with pytest.raises(Conflict):
