@@ -13,6 +13,14 @@ per worker, handling every message, so it bounds a worker's rate) and in every s
   sweep only looks at entries older than the visibility timeout, so it never sees one
   half written. Restores (`restore_by_tag`) keep their WATCH/MULTI transaction.
 
+It also survives being closed after its connection let go of it. When the broker fails,
+Celery's consumer calls `Connection.collect()`, which detaches the transport from its
+connection (`transport.client = None`); a channel closed after that (the restore of its
+unacknowledged messages, the delete of gossip's auto-delete queues) asks for a Redis
+client, and kombu's builds one from `transport.client.hostname`: an AttributeError that
+stopped the worker ("Unrecoverable error"). A channel here keeps the connection details it
+was opened with and uses them then.
+
 Everything else is kombu's. `make_celery` names this transport for redis:// URLs;
 RabbitMQ goes through kombu's own.
 """
@@ -39,6 +47,22 @@ class QoS(kombu_redis.QoS):
 class Channel(kombu_redis.Channel):
     QoS = QoS
     _plain_client: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # before kombu's own __init__, which already opens clients
+        self._opened_with = args[0].client if args else kwargs["connection"].client
+        super().__init__(*args, **kwargs)
+
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        transport = self.connection
+        if transport.client is not None:
+            return super()._connparams(asynchronous=asynchronous)
+        # detached by Connection.collect(): the details this channel was opened with
+        transport.client = self._opened_with
+        try:
+            return super()._connparams(asynchronous=asynchronous)
+        finally:
+            transport.client = None
 
     def _create_client(self, asynchronous: bool = False) -> Any:
         if asynchronous:
