@@ -245,7 +245,11 @@ def save(results: dict[str, Any], rows: list[Verdict], quick: bool) -> Path:
 
 
 def plots(results: dict[str, Any], before: dict[str, Any] | None) -> list[Path]:
-    """The burst's submit latency and board lag over time; CPU per answer before and after."""
+    """The burst's submit latency and board lag over time; CPU per answer before and after.
+
+    A quick run draws burst-quick.png and cpu-quick.png: the plots of the last full run,
+    which the README shows, stay as they are."""
+    suffix = "-quick" if results.get("quick") else ""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -273,7 +277,7 @@ def plots(results: dict[str, Any], before: dict[str, Any] | None) -> list[Path]:
         bottom.set_xlabel("seconds since the first answer was sent")
         bottom.legend()
         fig.tight_layout()
-        path = RESULTS_DIR / "burst.png"
+        path = RESULTS_DIR / f"burst{suffix}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         made.append(path)
@@ -298,7 +302,7 @@ def plots(results: dict[str, Any], before: dict[str, Any] | None) -> list[Path]:
         ax.set_xlabel("CPU ms per answer (burst, summed over each kind's processes)")
         ax.legend()
         fig.tight_layout()
-        path = RESULTS_DIR / "cpu.png"
+        path = RESULTS_DIR / f"cpu{suffix}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         made.append(path)
