@@ -69,6 +69,9 @@ class Settings:
     # "user:password[,user:password]"; worker/flower.py refuses to start without it
     # outside development
     flower_basic_auth: str = field(default="", repr=False)
+    # "user:password" a scraper of the API's /metrics must send; empty: /metrics is open,
+    # except with QUIZ_ENV=production, where it is refused (web/metrics.py)
+    metrics_basic_auth: str = field(default="", repr=False)
     sentry_dsn: str = field(default="", repr=False)
     sentry_traces_sample_rate: float = 0.0
     # the commit the code was built from: Sentry's release
@@ -127,6 +130,7 @@ class Settings:
             flower_port=_get(environ, "FLOWER_PORT", int, cls.flower_port),
             flower_address=environ.get("FLOWER_ADDRESS") or cls.flower_address,
             flower_basic_auth=environ.get("FLOWER_BASIC_AUTH") or "",
+            metrics_basic_auth=_get(environ, "QUIZ_METRICS_BASIC_AUTH", _login, ""),
             sentry_dsn=environ.get("SENTRY_DSN") or "",
             sentry_traces_sample_rate=_get(
                 environ, "SENTRY_TRACES_SAMPLE_RATE", _fraction, cls.sentry_traces_sample_rate
@@ -169,6 +173,13 @@ def _log_level(raw: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
     return level
+
+
+def _login(raw: str) -> str:
+    user, colon, password = raw.partition(":")
+    if not (user and colon and password) or any(c.isspace() for c in raw):
+        raise ValueError("use user:password")
+    return raw
 
 
 def _flag(raw: str) -> bool:

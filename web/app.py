@@ -7,7 +7,7 @@ from flask import Flask
 from shared.celery import make_celery
 from shared.config import Settings
 from shared.resources import Resources
-from web import bodies, cli, db, dispatch, errors, green, observability, pages, paths
+from web import bodies, cli, db, dispatch, errors, green, headers, observability, pages, paths
 from web.api import register_blueprints
 from web.boards import BoardRenderer
 from web.extensions import api
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     bodies.init_app(app)  # a chunked body gets the same 413 as a declared one
+    headers.init_app(app)  # nosniff everywhere; the live pages' policy is in web/pages.py
     resources = Resources(settings)
     db.init_app(app, resources)
     # the answers a process takes at once: one INSERT, their messages sent together

@@ -9,7 +9,10 @@ variable (the Flask test client, `flask run`) the process's own registry is serv
 
 from __future__ import annotations
 
-from flask import Response
+import hmac
+
+from flask import Response, request
+from flask.typing import ResponseReturnValue
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -20,7 +23,9 @@ from prometheus_client import (
     multiprocess,
 )
 
+from shared.config import Environment
 from web.db import resources
+from web.errors import error_response
 
 # the endpoint label is the URL rule (`/api/v1/quizzes/<join_code:quiz_id>/answers`), never
 # the raw path, so a quiz code or task id never becomes a label value
@@ -88,6 +93,20 @@ def registry() -> CollectorRegistry:
     return collected
 
 
-def metrics_view() -> Response:
-    """Prometheus text exposition of the API's metrics."""
+def metrics_view() -> ResponseReturnValue:
+    """Prometheus text exposition of the API's metrics, behind QUIZ_METRICS_BASIC_AUTH."""
+    settings = resources().settings
+    if settings.metrics_basic_auth:
+        user, _, password = settings.metrics_basic_auth.partition(":")
+        given = request.authorization
+        if (
+            given is None
+            or given.type != "basic"
+            or not hmac.compare_digest(given.username or "", user)
+            or not hmac.compare_digest(given.password or "", password)
+        ):
+            body, status = error_response(401, "/metrics needs the QUIZ_METRICS_BASIC_AUTH login")
+            return body, status, {"WWW-Authenticate": 'Basic realm="metrics"'}
+    elif settings.env is Environment.PRODUCTION:
+        return error_response(403, "/metrics is off: set QUIZ_METRICS_BASIC_AUTH to scrape it")
     return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from shared.quiz.quizzes import normalize_code
+from web import headers
 
 # templates in web/templates; scripts and styles in web/static/live (the app's static folder)
 bp = Blueprint("pages", __name__)
+bp.after_request(headers.live_page)
 
 
 @bp.get("/quizzes/<join_code:code>/board")

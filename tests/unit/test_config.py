@@ -75,3 +75,11 @@ def test_scoring_batches_and_task_events_are_settings():
     ):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: bad})
+
+
+def test_the_metrics_login_is_user_and_password():
+    login = Settings.from_env({"QUIZ_METRICS_BASIC_AUTH": "prom:s3cret"}, dotenv=False)
+    assert login.metrics_basic_auth == "prom:s3cret"
+    for bad in ("prom", "prom:", ":s3cret", "prom: s3cret"):
+        with pytest.raises(SettingsError, match="QUIZ_METRICS_BASIC_AUTH"):
+            Settings.from_env({"QUIZ_METRICS_BASIC_AUTH": bad}, dotenv=False)
