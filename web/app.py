@@ -7,7 +7,19 @@ from flask import Flask
 from shared.celery import make_celery
 from shared.config import Settings
 from shared.resources import Resources
-from web import bodies, cli, db, dispatch, errors, green, headers, observability, pages, paths
+from web import (
+    api_docs,
+    bodies,
+    cli,
+    db,
+    dispatch,
+    errors,
+    green,
+    headers,
+    observability,
+    pages,
+    paths,
+)
 from web.api import register_blueprints
 from web.boards import BoardRenderer
 from web.extensions import api
@@ -31,7 +43,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/quiz-api-doc",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI's own files, from the swagger-ui-bundle package (web/api_docs.py)
+        OPENAPI_SWAGGER_UI_URL=api_docs.ASSETS_URL,
         API_SPEC_OPTIONS={
             "components": {
                 "securitySchemes": {
@@ -57,5 +70,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     cli.init_app(app)
     # the live pages (/play, /quizzes/<code>/board) and gevent's cooperative PostgreSQL
     app.register_blueprint(pages.bp)
+    app.register_blueprint(api_docs.bp)
     green.init_app(app)
     return app

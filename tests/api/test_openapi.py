@@ -1,5 +1,7 @@
 """The OpenAPI document and Swagger UI describe every endpoint, its schemas and its errors."""
 
+import re
+
 EXPECTED_ERRORS = {
     ("/api/v1/quizzes", "post"): {"401", "403", "422"},
     ("/api/v1/quizzes/{quiz_id}", "get"): {"404"},
@@ -47,7 +49,16 @@ def test_submit_documents_its_idempotency_header_and_security(client):
     assert operation["security"] == [{"participantToken": []}]
 
 
-def test_swagger_ui_is_served(client):
+def test_swagger_ui_is_served_with_every_file_it_loads_from_the_app(client):
     response = client.get("/quiz-api-doc")
     assert response.status_code == 200
-    assert "swagger" in response.get_data(as_text=True).lower()
+    page = response.get_data(as_text=True)
+    assert "swagger" in page.lower()
+    # nothing from another origin: the page works offline, with the pinned files
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert loaded and all(url.startswith("/quiz-api-doc/assets/") for url in loaded), loaded
+    for url in loaded:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert len(asset.data) > 1000
+    assert client.get("/quiz-api-doc/assets/../setup.cfg").status_code == 404
