@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,6 +50,24 @@ def command(name: str, port: int | str, run_dir: Path | str) -> list[str]:
     words = [word.format(port=port, run=run_dir) for word in template.split()]
     # the venv's own programs; an absolute command stays as it is
     return [os.path.join(BIN, words[0]), *words[1:]]
+
+
+# a process that died is started again after 1 s, then 2, 4, … up to 30 s while it keeps
+# dying, and at most this many times in any minute
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
+RESTARTS_PER_MINUTE = 5
+
+
+def next_start(restarts: deque[float], now: float) -> float:
+    """When a process that died at `now` starts again, given its restarts so far."""
+    while restarts and now - restarts[0] >= 60:
+        restarts.popleft()
+    backoff = min(FIRST_BACKOFF_S * 2 ** len(restarts), MAX_BACKOFF_S)
+    at = now + backoff
+    if len(restarts) >= RESTARTS_PER_MINUTE:
+        at = max(at, restarts[-RESTARTS_PER_MINUTE] + 60)
+    return at
 
 
 def free_port() -> int:

@@ -2,10 +2,10 @@
 
 Makes sure PostgreSQL and Redis answer (see services.py), migrates, seeds the demo quiz,
 then runs every process of the stack (processes.PROCESSES) with its output prefixed by
-its name, like honcho or foreman. Ctrl-C or SIGTERM stops them all, and so does any of
-them dying, so a broken process is never left unnoticed behind live ones. Servers that
-services.py started for this run are stopped too; the exit status is non-zero when a
-process died by itself.
+its name, like honcho or foreman, and supervises them: a process that dies is started
+again (after a backoff that doubles with each death, at most five times a minute:
+processes.next_start), and the log says so; the others stay up meanwhile. Only Ctrl-C
+or SIGTERM stops them all, and the servers services.py started for this run with them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import processes
@@ -64,13 +66,25 @@ def web_is_up(port: str) -> bool:
         return False
 
 
-class Stack:
-    """The running children and the stop requests that arrive by signal."""
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    # when it was restarted, within the last minute
+    restarts: deque[float] = field(default_factory=deque)
+    # when it is to be started again after dying (None: it runs)
+    restart_at: float | None = None
 
-    def __init__(self) -> None:
-        self.children: list[tuple[str, subprocess.Popen]] = []
+
+class Stack:
+    """The supervised children and the stop requests that arrive by signal."""
+
+    def __init__(self, width: int = 0) -> None:
+        self.children: list[Child] = []
         self.relays: list[threading.Thread] = []
         self.signals = 0
+        self.width = width
 
     def on_signal(self, signum, frame) -> None:
         self.signals += 1
@@ -78,9 +92,15 @@ class Stack:
             # A second Ctrl-C means "now": don't wait for graceful shutdowns.
             self.kill_all(signal.SIGKILL)
 
-    def start(self, name: str, command: list[str], width: int) -> None:
-        child = subprocess.Popen(
-            command,
+    def start(self, name: str, command: list[str]) -> None:
+        child = Child(name, command)
+        self.children.append(child)
+        self._spawn(child)
+        say(f"started {name} (pid {child.process.pid})")
+
+    def _spawn(self, child: Child) -> None:
+        process = subprocess.Popen(
+            child.command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -90,41 +110,62 @@ class Stack:
             # the children in order, and can kill whatever a child leaves behind.
             process_group=0,
         )
-        thread = threading.Thread(target=relay, args=(name, width, child.stdout), daemon=True)
+        thread = threading.Thread(
+            target=relay, args=(child.name, self.width, process.stdout), daemon=True
+        )
         thread.start()
-        self.children.append((name, child))
+        child.process = process
         self.relays.append(thread)
-        say(f"started {name} (pid {child.pid})")
 
-    def first_dead(self) -> str | None:
-        for name, child in self.children:
-            if child.poll() is not None:
-                return f"{name} exited with status {child.returncode}"
-        return None
+    def supervise(self, now: float) -> None:
+        """Notice the children that died; start again those whose backoff is over."""
+        for child in self.children:
+            if child.restart_at is None and child.process.poll() is not None:
+                _kill_group(child.process)  # what a dead leader left behind (its workers)
+                child.restart_at = processes.next_start(child.restarts, now)
+                say(
+                    f"{child.name} exited with status {child.process.returncode}; "
+                    f"starting it again in {child.restart_at - now:.0f} s"
+                )
+            elif child.restart_at is not None and now >= child.restart_at:
+                child.restart_at = None
+                child.restarts.append(now)
+                self._spawn(child)
+                say(
+                    f"restarted {child.name} (pid {child.process.pid}), "
+                    f"{len(child.restarts)} time(s) in the last minute"
+                )
 
     def kill_all(self, signum: int) -> None:
-        for _, child in self.children:
+        for child in self.children:
             try:
                 if signum == signal.SIGKILL:
-                    os.killpg(child.pid, signum)  # the whole group: workers too
-                elif child.poll() is None:
-                    child.send_signal(signum)  # the leader shuts its workers down itself
+                    _kill_group(child.process)  # the whole group: workers too
+                elif child.process.poll() is None:
+                    child.process.send_signal(signum)  # the leader stops its workers itself
             except ProcessLookupError:
                 pass
 
     def stop(self) -> None:
         self.kill_all(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline and any(c.poll() is None for _, c in self.children):
+        while time.monotonic() < deadline and any(c.process.poll() is None for c in self.children):
             time.sleep(0.1)
-        leftovers = [name for name, child in self.children if child.poll() is None]
+        leftovers = [c.name for c in self.children if c.process.poll() is None]
         if leftovers:
             say(f"killing {', '.join(leftovers)} after {STOP_TIMEOUT}s")
         self.kill_all(signal.SIGKILL)  # also reaps anything a leader left in its group
-        for _, child in self.children:
-            child.wait()
+        for child in self.children:
+            child.process.wait()
         for thread in self.relays:
             thread.join(timeout=2)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def run_setup(env: dict[str, str], port: str) -> bool:
@@ -137,7 +178,7 @@ def run_setup(env: dict[str, str], port: str) -> bool:
 
 
 def main() -> int:
-    stack = Stack()
+    stack = Stack(width=max(len(name) for name, _ in processes.PROCESSES))
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stack.on_signal)
 
@@ -162,14 +203,12 @@ def run(stack: Stack, env: dict[str, str], port: str) -> int:
     """Set up, start the processes and watch them; return the exit status."""
     if stack.signals or not run_setup(env, port):
         return 1
-    width = max(len(name) for name, _ in processes.PROCESSES)
     for name, _ in processes.PROCESSES:
-        stack.start(name, processes.command(name, port, services.RUN_DIR), width)
+        stack.start(name, processes.command(name, port, services.RUN_DIR))
 
     announced = False
-    died = None
-    while not stack.signals and died is None:
-        died = stack.first_dead()
+    while not stack.signals:
+        stack.supervise(time.monotonic())
         if not announced and web_is_up(port):
             say(f"API on http://127.0.0.1:{port}/api/v1")
             say(f"Swagger UI on http://127.0.0.1:{port}/quiz-api-doc")
@@ -178,9 +217,6 @@ def run(stack: Stack, env: dict[str, str], port: str) -> int:
             announced = True
         time.sleep(0.2)
 
-    if died is not None:
-        say(f"{died}; stopping the stack")
-        return 1
     say("stopping the stack")
     return 0
 
