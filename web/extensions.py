@@ -10,9 +10,13 @@ api = Api(
             "description": (
                 "Live quiz backend: create and run a quiz, join it, submit answers (scored "
                 "asynchronously, exactly once) and poll their scoring tasks. Errors are JSON "
-                "objects `{code, status, message, errors?}`."
+                "objects `{code, status, message, errors?}`. Each operation lists every "
+                "status it answers; a method a path does not offer answers 405 with `Allow`."
             )
         }
     }
 )
+# no catch-all "default" response: each operation lists the statuses it answers
+# (web/api/responses.py)
+api.DEFAULT_ERROR_RESPONSE_NAME = None
 api.register_converter(JoinCodeConverter, join_code_schema)

@@ -2,42 +2,66 @@
 
 import re
 
-EXPECTED_ERRORS = {
-    ("/api/v1/quizzes", "post"): {"401", "403", "422"},
-    ("/api/v1/quizzes/{quiz_id}", "get"): {"404"},
+BODY = {"400", "413", "422"}
+BACKING = {"503"}
+# every status each operation answers, and nothing else (no catch-all "default")
+EXPECTED_STATUSES = {
+    ("/api/v1/quizzes", "post"): {"201", "401", "403", *BODY, *BACKING},
+    ("/api/v1/quizzes/{quiz_id}", "get"): {"200", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/open", "post"): {
+        "200",
         "401",
         "403",
         "404",
         "409",
+        *BACKING,
     },
     ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/close", "post"): {
+        "200",
         "401",
         "403",
         "404",
         "409",
+        *BACKING,
     },
-    ("/api/v1/quizzes/{quiz_id}/participants", "post"): {"404", "409", "422"},
+    ("/api/v1/quizzes/{quiz_id}/participants", "post"): {"201", "404", "409", *BODY, *BACKING},
     ("/api/v1/quizzes/{quiz_id}/answers", "post"): {
-        "400",
+        "202",
         "401",
         "403",
         "404",
         "409",
-        "413",
-        "422",
-        "503",
+        *BODY,
+        *BACKING,
     },
-    ("/api/v1/tasks/{task_id}", "get"): {"404"},
+    ("/api/v1/tasks/{task_id}", "get"): {"200", "404", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/leaderboard", "get"): {"200", "404", "422", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/leaderboard/stream", "get"): {"200", "404", "422", *BACKING},
+    ("/healthz", "get"): {"200"},
+    ("/readyz", "get"): {"200", "503"},
 }
 
 
-def test_every_endpoint_has_a_summary_and_its_error_responses(client):
+def test_every_operation_documents_each_status_it_answers_and_no_default(client):
     spec = client.get("/openapi.json").json
-    for (path, method), errors in EXPECTED_ERRORS.items():
-        operation = spec["paths"][path][method]
-        assert operation["summary"], (path, method)
-        assert errors <= set(operation["responses"]), (path, method)
+    operations = {
+        (path, method): operation
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+    assert set(operations) == set(EXPECTED_STATUSES)
+    for key, statuses in EXPECTED_STATUSES.items():
+        assert operations[key]["summary"], key
+        assert set(operations[key]["responses"]) == statuses, key
+
+
+def test_a_malformed_idempotency_key_is_documented_as_the_422_it_is(client):
+    operation = client.get("/openapi.json").json["paths"]["/api/v1/quizzes/{quiz_id}/answers"][
+        "post"
+    ]
+    assert "Idempotency-Key" in operation["responses"]["422"]["description"]
+    assert "Idempotency-Key" not in operation["responses"]["400"]["description"]
 
 
 def test_submit_documents_its_idempotency_header_and_security(client):

@@ -16,6 +16,7 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.quiz import answers
 from shared.quiz.quizzes import normalize_code
 from shared.quiz.state import QuizState, load_quiz_state
+from web.api.responses import BODY, shared_errors
 from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
 from web.auth import participant_required
 from web.db import get_session, resources
@@ -75,9 +76,7 @@ class Answers(MethodView):
     @participant_required
     @blp.arguments(AnswerSubmitSchema())
     @blp.response(202, TaskAcceptedSchema)
-    @blp.alt_response(
-        400, schema=ErrorSchema, description="malformed JSON, or the Idempotency-Key is malformed"
-    )
+    @shared_errors(blp, *BODY)
     @blp.alt_response(401, schema=ErrorSchema, description="token missing, forged or expired")
     @blp.alt_response(
         403,
@@ -88,12 +87,11 @@ class Answers(MethodView):
     @blp.alt_response(
         409, schema=ErrorSchema, description="already answered, or the question is not open"
     )
-    @blp.alt_response(413, schema=ErrorSchema, description="body over 16 KiB")
     @blp.alt_response(
         422,
         schema=ErrorSchema,
-        description="wrong or unknown fields, a choice of another question, or an "
-        "Idempotency-Key reused with another body",
+        description="wrong or unknown fields, a choice of another question, a malformed "
+        "Idempotency-Key, or one reused with another body",
     )
     @blp.alt_response(
         503,

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from shared.leaderboard import service as leaderboard
 from shared.quiz import quizzes
 from web import live
+from web.api.responses import BACKING, shared_errors
 from web.api.schemas import (
     ErrorSchema,
     LeaderboardQueryArgsSchema,
@@ -67,7 +68,7 @@ class Leaderboard(MethodView):
         schema=ErrorSchema,
         description="`limit` outside 1–100, or `participant_id` malformed or not in this quiz",
     )
-    @blp.alt_response(503, schema=ErrorSchema, description="Redis or PostgreSQL is unavailable")
+    @shared_errors(blp, *BACKING)
     def get(self, args: dict[str, Any], quiz_id: str) -> Response:
         """Read a leaderboard
 
@@ -109,7 +110,7 @@ class LeaderboardStream(MethodView):
         schema=ErrorSchema,
         description="`limit` outside 1–100, or `participant_id` malformed or not in this quiz",
     )
-    @blp.alt_response(503, schema=ErrorSchema, description="Redis or PostgreSQL is unavailable")
+    @shared_errors(blp, *BACKING)
     def get(self, args: dict[str, Any], headers: dict[str, Any], quiz_id: str) -> Response:
         """Stream a leaderboard
 

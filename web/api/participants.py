@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from shared.leaderboard import service as leaderboard
 from shared.quiz import quizzes
 from shared.tokens import issue_participant_token
+from web.api.responses import BACKING, BODY, shared_errors
 from web.api.schemas import ErrorSchema, JoinSchema, ParticipantJoinedSchema
 from web.db import get_session, resources
 
@@ -27,6 +28,7 @@ class Participants(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
     @blp.alt_response(409, schema=ErrorSchema, description="name taken, or the quiz has finished")
     @blp.alt_response(422, schema=ErrorSchema, description="the display name is not valid")
+    @shared_errors(blp, *BODY, *BACKING)
     def post(self, body: dict[str, Any], quiz_id: str) -> dict[str, Any]:
         """Join a quiz
 

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from shared.models import Question, Quiz
 from shared.quiz import quizzes
+from web.api.responses import BACKING, BODY, shared_errors
 from web.api.schemas import (
     ErrorSchema,
     HostQuizSchema,
@@ -50,6 +51,7 @@ class Quizzes(MethodView):
     @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
     @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
     @blp.alt_response(422, schema=ErrorSchema, description="the quiz is not valid")
+    @shared_errors(blp, *BODY, *BACKING)
     @blp.doc(security=HOST)
     def post(self, body: dict[str, Any]) -> Quiz:
         """Create a quiz
@@ -67,6 +69,7 @@ class Quizzes(MethodView):
 class QuizById(MethodView):
     @blp.response(200, QuizSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
+    @shared_errors(blp, *BACKING)
     def get(self, quiz_id: str) -> Quiz:
         """Read a quiz
 
@@ -90,6 +93,7 @@ class QuestionOpen(MethodView):
         409, schema=ErrorSchema, description="already opened and closed, or another is open"
     )
     @blp.doc(security=HOST)
+    @shared_errors(blp, *BACKING)
     def post(self, quiz_id: str, question_id: int) -> Question:
         """Open a question
 
@@ -110,6 +114,7 @@ class QuestionClose(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
     @blp.alt_response(409, schema=ErrorSchema, description="the question was never opened")
     @blp.doc(security=HOST)
+    @shared_errors(blp, *BACKING)
     def post(self, quiz_id: str, question_id: int) -> Question:
         """Close a question
 

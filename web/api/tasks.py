@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from shared.errors import NotFound
 from shared.quiz.task_status import load_task_status, save_task_status, task_status_from_db
+from web.api.responses import BACKING, shared_errors
 from web.api.schemas import ErrorSchema, TaskStatusSchema
 from web.db import get_session, resources
 
@@ -23,6 +24,7 @@ POLL_AFTER_S = 1
 class TaskById(MethodView):
     @blp.response(200, TaskStatusSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="this service never issued the id")
+    @shared_errors(blp, *BACKING)
     def get(self, task_id: str) -> Any:
         """Poll a scoring task
 
