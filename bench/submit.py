@@ -16,7 +16,6 @@ import ipaddress
 import itertools
 import json
 import math
-import os
 import random
 import resource
 import socket
@@ -36,6 +35,7 @@ from bench import report
 from bench.client import call, run_bounded
 from bench.client import session as client_session
 from bench.figures import latency_summary_ms
+from shared.config import Settings
 
 T = TypeVar("T")
 
@@ -121,8 +121,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help="default %(default)s")
     parser.add_argument(
         "--host-key",
-        default=os.environ.get("QUIZ_HOST_KEY") or "dev-host-key",
-        help="X-Host-Key (default: $QUIZ_HOST_KEY or dev-host-key)",
+        default=None,
+        help="X-Host-Key (default: the settings' host key: $QUIZ_HOST_KEY, or this "
+        "checkout's random one, as `make run` uses it)",
     )
     parser.add_argument(
         "--participants",
@@ -174,6 +175,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.base_url = loopback_base_url(args.base_url)
     except ValueError as exc:
         parser.error(f"--base-url: {exc}")
+    if args.host_key is None:
+        args.host_key = Settings.from_env().host_key
     return args
 
 

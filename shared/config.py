@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import enum
+import json
 import os
+import secrets
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TypeVar
 
 from dotenv import find_dotenv, load_dotenv
 
 T = TypeVar("T")
 
-DEV_HOST_KEY = "dev-host-key"
-DEV_SECRET_KEY = "dev-secret-key-change-me"
+# Outside production, a host key and token secret left unset are this checkout's own:
+# random, made once and kept here (or in QUIZ_DEV_SECRETS_FILE), so every process of the
+# checkout agrees on them and no key anyone could read in the source signs a token.
+DEV_SECRETS_FILE = Path(__file__).resolve().parent.parent / ".run" / "dev-secrets.json"
 
 
 class Environment(enum.StrEnum):
@@ -32,8 +38,10 @@ class Settings:
     database_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/quiz"
     redis_url: str = "redis://127.0.0.1:6379/0"
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
-    host_key: str = DEV_HOST_KEY
-    secret_key: str = DEV_SECRET_KEY
+    host_key: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)
+    # where this checkout's development secrets are kept (see DEV_SECRETS_FILE)
+    dev_secrets_file: str = str(DEV_SECRETS_FILE)
     port: int = 8000
     # how long a participant token stays valid
     token_max_age_s: int = 24 * 3600
@@ -131,6 +139,7 @@ class Settings:
             flower_address=environ.get("FLOWER_ADDRESS") or cls.flower_address,
             flower_basic_auth=environ.get("FLOWER_BASIC_AUTH") or "",
             metrics_basic_auth=_get(environ, "QUIZ_METRICS_BASIC_AUTH", _login, ""),
+            dev_secrets_file=environ.get("QUIZ_DEV_SECRETS_FILE") or str(DEV_SECRETS_FILE),
             sentry_dsn=environ.get("SENTRY_DSN") or "",
             sentry_traces_sample_rate=_get(
                 environ, "SENTRY_TRACES_SAMPLE_RATE", _fraction, cls.sentry_traces_sample_rate
@@ -141,7 +150,8 @@ class Settings:
         return settings.with_secrets_checked()
 
     def with_secrets_checked(self) -> Settings:
-        """Fill development secrets outside production; refuse to run production without them."""
+        """Outside production, fill the secrets left unset with this checkout's random
+        ones; refuse to run production without them."""
         missing = [
             name
             for name, value in (("QUIZ_HOST_KEY", self.host_key), ("SECRET_KEY", self.secret_key))
@@ -151,11 +161,55 @@ class Settings:
             return self
         if self.env is Environment.PRODUCTION:
             raise SettingsError(f"{' and '.join(missing)} must be set when QUIZ_ENV=production")
+        kept = development_secrets(Path(self.dev_secrets_file))
         return replace(
             self,
-            host_key=self.host_key or DEV_HOST_KEY,
-            secret_key=self.secret_key or DEV_SECRET_KEY,
+            host_key=self.host_key or kept["host_key"],
+            secret_key=self.secret_key or kept["secret_key"],
         )
+
+    @property
+    def uses_development_secrets(self) -> bool:
+        """Whether the host key is this checkout's generated one (to tell the host)."""
+        try:
+            return json.loads(Path(self.dev_secrets_file).read_text())["host_key"] == self.host_key
+        except (OSError, ValueError, KeyError):
+            return False
+
+
+def development_secrets(path: Path) -> dict[str, str]:
+    """This checkout's random host key and token secret, made the first time they are asked
+    for. Processes that start together agree: the first file written wins. Where no file
+    can be written, this process makes its own (never a key from the source)."""
+    made = {"host_key": secrets.token_urlsafe(12), "secret_key": secrets.token_urlsafe(32)}
+    try:
+        if path.exists():
+            return _read_secrets(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_text(json.dumps(made))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # atomic, and fails if another process was first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+        return _read_secrets(path)
+    except OSError as exc:
+        warnings.warn(
+            f"development secrets cannot be kept in {path} ({exc}); this process uses its own",
+            stacklevel=2,
+        )
+        return made
+
+
+def _read_secrets(path: Path) -> dict[str, str]:
+    try:
+        kept = json.loads(path.read_text())
+        return {"host_key": str(kept["host_key"]), "secret_key": str(kept["secret_key"])}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SettingsError(f"{path} is not a development secrets file: remove it") from exc
 
 
 def _get(environ: Mapping[str, str], name: str, convert: Callable[[str], T], default: T) -> T:

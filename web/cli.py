@@ -1,4 +1,4 @@
-"""Flask commands: `flask --app web seed-demo`, `flask --app web leaderboard rebuild`."""
+"""Flask commands: `flask --app web seed-demo`, `… host-key`, `… leaderboard rebuild`."""
 
 from __future__ import annotations
 
@@ -63,6 +63,12 @@ def seed_demo() -> None:
         click.echo(f"  question {question.id}: {question.text}  choices: {choices}")
 
 
+@click.command("host-key")
+def host_key() -> None:
+    """Print the host key in use (outside production, unset: this checkout's random one)."""
+    click.echo(resources().settings.host_key)
+
+
 # an AppGroup runs its commands inside the app context, as top-level commands are
 leaderboard = AppGroup("leaderboard", help="Leaderboard maintenance.")
 
@@ -91,4 +97,5 @@ def rebuild_leaderboard(quiz_id: str | None, every: bool) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
+    app.cli.add_command(host_key)
     app.cli.add_command(leaderboard)

@@ -4,16 +4,42 @@ import os
 
 import pytest
 
-from shared.config import DEV_HOST_KEY, Environment, Settings, SettingsError
+from shared.config import Environment, Settings, SettingsError
 
 
-def test_defaults_point_at_local_postgres_and_redis():
-    settings = Settings.from_env({})
+def test_defaults_point_at_local_postgres_and_redis(tmp_path):
+    settings = Settings.from_env({"QUIZ_DEV_SECRETS_FILE": str(tmp_path / "s.json")})
     assert settings.env is Environment.DEVELOPMENT
     assert settings.database_url.startswith("postgresql+psycopg2://")
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.port == 8000
-    assert settings.host_key == DEV_HOST_KEY
+
+
+def test_unset_development_secrets_are_random_and_kept_for_the_checkout(tmp_path):
+    kept = tmp_path / ".run" / "dev-secrets.json"
+    env = {"QUIZ_DEV_SECRETS_FILE": str(kept)}
+    first, again = Settings.from_env(env, dotenv=False), Settings.from_env(env, dotenv=False)
+    # every process of the checkout agrees, and only its owner can read them
+    assert (first.host_key, first.secret_key) == (again.host_key, again.secret_key)
+    assert len(first.host_key) >= 16 and len(first.secret_key) >= 40
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert first.uses_development_secrets
+    # another checkout has others
+    other = Settings.from_env({"QUIZ_DEV_SECRETS_FILE": str(tmp_path / "o.json")}, dotenv=False)
+    assert (other.host_key, other.secret_key) != (first.host_key, first.secret_key)
+    # a key that is set wins, and is not taken for a generated one
+    chosen = Settings.from_env({**env, "QUIZ_HOST_KEY": "chosen"}, dotenv=False)
+    assert chosen.host_key == "chosen" and chosen.secret_key == first.secret_key
+    assert not chosen.uses_development_secrets
+
+
+def test_where_no_secrets_file_can_be_written_a_process_makes_its_own(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the directory should be
+    env = {"QUIZ_DEV_SECRETS_FILE": str(blocked / "dev-secrets.json")}
+    with pytest.warns(UserWarning, match="cannot be kept"):
+        settings = Settings.from_env(env, dotenv=False)
+    assert len(settings.secret_key) >= 40
 
 
 def test_broker_defaults_to_redis_url_and_can_be_rabbitmq():

@@ -229,7 +229,7 @@ def test_compose_runs_the_whole_stack_with_healthy_dependencies():
             assert depends["redis"] == {"condition": "service_healthy"}
             assert depends["rabbitmq"] == {"condition": "service_healthy", "required": False}
     assert services["migrate"]["restart"] == "no"
-    assert services["web"]["ports"] == ["${PORT:-8000}:8000"]
+    assert services["web"]["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
     assert services["flower"]["ports"] == ["127.0.0.1:${FLOWER_PORT:-5555}:5555"]
     assert services["leaderboard"]["command"] == ["python", "-m", "worker.leaderboard"]
     # named volumes only, each declared
