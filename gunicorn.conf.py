@@ -38,7 +38,16 @@ _made_metrics_dir: list[str] = []
 
 
 def on_starting(server):
-    path = Settings.from_env().prometheus_multiproc_dir
+    # made here, in the master, before any worker asks: this checkout's dev secrets too
+    settings = Settings.from_env()
+    if settings.uses_development_secrets:
+        # the host needs it; it is this checkout's (or container's) own random key
+        server.log.warning(
+            "web.dev_secrets development_key=%s kept_in=%s (the X-Host-Key to use)",
+            settings.host_key,
+            settings.dev_secrets_file,
+        )
+    path = settings.prometheus_multiproc_dir
     if path:
         os.makedirs(path, exist_ok=True)
         # figures of a previous run would be added to this one's

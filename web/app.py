@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from shared.celery import make_celery
@@ -27,21 +25,12 @@ from web.boards import BoardRenderer
 from web.extensions import api
 from web.intake import Intake
 
-log = logging.getLogger(__name__)
-
 MAX_BODY_BYTES = 16 * 1024
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     observability.init_process(settings)  # logs, Sentry, New Relic: before any view exists
-    if settings.uses_development_secrets:
-        # the host needs it, and it is this checkout's (or container's) own random key,
-        # so it is printed (under a name the log's secret masking leaves alone)
-        log.warning(
-            "web.dev_secrets: the host key (X-Host-Key) is this checkout's random one",
-            extra={"development_key": settings.host_key, "kept_in": settings.dev_secrets_file},
-        )
     app = Flask(__name__)
     observability.init_app(app)  # request ids, request log lines, /metrics
     # no SECRET_KEY: Flask's cookie session is unused (participant tokens are signed with
