@@ -26,7 +26,7 @@ from bench.stack import FloorStack, ProjectStack, Servers
 from web.green import raise_open_files_limit
 
 LOG_ROOT = Path(__file__).resolve().parent.parent / ".run" / "bench"
-SCENARIOS = ("floor", "accept_and_drain", "burst", "steady", "fanout", "reads", "flat")
+SCENARIOS = ("floor", "accept_and_drain", "burst", "steady", "fanout", "reads", "flat", "limits")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -96,6 +96,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             "fanout": lambda: scenarios.fanout(ctx, scenarios.publisher(ctx)),
             "reads": lambda: scenarios.reads(ctx),
             "flat": lambda: scenarios.flat_cost(ctx),
+            "limits": lambda: scenarios.rate_limit_cost(ctx),
         }
         for name in SCENARIOS:
             if name not in args.only:

@@ -191,6 +191,19 @@ def verdicts(results: dict[str, Any]) -> list[Verdict]:
                 "max",
             )
         )
+    limits = results.get("limits")
+    if limits and floor:
+        off = limits["off"]["accepted_per_s"]
+        rows.append(
+            at_least(
+                "accept with the rate limits on, workers stopped: answers/s vs floor",
+                limits["on"]["accepted_per_s"],
+                floor["accept"]["accepted_per_s"],
+                0.7,
+                note=f"limits off: {_fmt(off, 0)}/s; on/off {_fmt(limits['accept_ratio'])}, "
+                f"{limits['cpu_ms_added']:+.2f} ms CPU per answer",
+            )
+        )
     return rows
 
 

@@ -108,6 +108,7 @@ class Sizes:
     flat_small_questions: int = 10
     flat_large_players: int = 100_000
     flat_large_answers: int = 5_000
+    limit_answers: int = 10_000
     concurrency: int = 64
 
     @classmethod
@@ -123,6 +124,7 @@ class Sizes:
             flat_small_questions=5,
             flat_large_players=20_000,
             flat_large_answers=1_000,
+            limit_answers=2_000,
         )
 
 
@@ -427,9 +429,9 @@ def floor_accept_and_drain(ctx: Context) -> dict[str, Any]:
     }
 
 
-def project_accept_and_drain(ctx: Context) -> dict[str, Any]:
-    """The project takes N answers with its workers stopped; then the workers score them."""
-    n = ctx.sizes.drain_answers
+def accept_alone(ctx: Context, n: int) -> tuple[SeededQuiz, Question, Burst, dict[str, Any]]:
+    """N players of a new quiz answer its open question, each once, with the workers
+    stopped: the API's own throughput and CPU."""
     stack = ctx.project
     stack.stop("worker", "beat")
     quiz = seed_quiz(ctx, n)
@@ -440,7 +442,13 @@ def project_accept_and_drain(ctx: Context) -> dict[str, Any]:
     burst = asyncio.run(
         send_burst(stack.base_url, quiz.code, quiz.players, bodies, ctx.sizes.concurrency)
     )
-    accept_cpu = window.close()
+    return quiz, question, burst, window.close()
+
+
+def project_accept_and_drain(ctx: Context) -> dict[str, Any]:
+    """The project takes N answers with its workers stopped; then the workers score them."""
+    stack = ctx.project
+    quiz, question, burst, accept_cpu = accept_alone(ctx, ctx.sizes.drain_answers)
     progress(f"project, workers stopped: {burst.accepted} accepted")
     asyncio.run(host(ctx, quiz, question, "close"))
     watcher = Watcher(ctx, quiz)
@@ -470,6 +478,50 @@ def project_accept_and_drain(ctx: Context) -> dict[str, Any]:
             "board_equals_database": equal,
         },
     }
+
+
+def rate_limit_cost(ctx: Context, rounds: int = 2) -> dict[str, Any]:
+    """The API's own cost (workers stopped) with the rate limits off and on (defaults),
+    alternating, so drift on a shared machine falls on both: what counting each answer
+    per player in Redis costs. Each answer is another player's, so no limit is reached;
+    joins are not measured (players are seeded)."""
+    n = ctx.sizes.limit_answers
+    stack = ctx.project
+    runs: dict[str, list[tuple[Burst, dict[str, Any]]]] = {"off": [], "on": []}
+    try:
+        for _ in range(rounds):
+            for switch, done in runs.items():
+                stack.extra_env["QUIZ_RATE_LIMITS"] = switch
+                stack.stop("web")
+                stack.start("web")
+                quiz, question, sent, cpu = accept_alone(ctx, n)
+                done.append((sent, cpu))
+                asyncio.run(host(ctx, quiz, question, "close"))
+                progress(f"rate limits {switch}: {sent.accepted} accepted, {sent.errors} errors")
+    finally:
+        stack.extra_env.pop("QUIZ_RATE_LIMITS", None)
+        stack.stop("web")
+        stack.start("web", "worker", "beat")
+    measured: dict[str, Any] = {}
+    for switch, done in runs.items():
+        accepted = sum(sent.accepted for sent, _ in done)
+        cpu: dict[str, float] = {}
+        for _, window in done:
+            for kind, seconds in window["cpu_s"].items():
+                cpu[kind] = cpu.get(kind, 0.0) + seconds
+        measured[switch] = {
+            "accepted": accepted,
+            "errors": sum(sum(sent.errors.values()) for sent, _ in done),
+            "accepted_per_s": figures.rate(accepted, sum(sent.wall_s for sent, _ in done)),
+            "p99_ms": max(sent.summary()["latency_ms"]["p99"] for sent, _ in done),
+            "cpu_ms_per_answer": figures.cpu_per_answer_ms(cpu, max(accepted, 1)),
+        }
+    off, on = measured["off"], measured["on"]
+    measured["accept_ratio"] = figures.ratio(on["accepted_per_s"], off["accepted_per_s"])
+    measured["cpu_ms_added"] = round(
+        on["cpu_ms_per_answer"]["total"] - off["cpu_ms_per_answer"]["total"], 3
+    )
+    return measured
 
 
 def burst(ctx: Context) -> dict[str, Any]:

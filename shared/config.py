@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from dotenv import find_dotenv, load_dotenv
+from limits import parse_many
 
 T = TypeVar("T")
 
@@ -66,6 +67,21 @@ class Settings:
     task_events: bool = False
     db_pool_size: int = 10
     redis_socket_timeout_s: float = 2.0
+    # connections of a process's Redis pool (under gevent, callers wait for a free one);
+    # the streams' snapshots may hold at most half of a web process's
+    redis_max_connections: int = 64
+    # --- abuse: rate limits (counted in Redis) and stream caps (counted by each process)
+    # off: every limit and cap below is off, for load tests and benchmarks only
+    rate_limits: bool = True
+    # limits.parse_many strings ("5/second", "1000 per minute; 10 per second")
+    rate_limit_answers: str = "5/second"  # per player
+    rate_limit_joins: str = "1000/minute"  # per client address
+    rate_limit_lookups: str = "3000/minute"  # reads of a quiz, per client address
+    rate_limit_streams: str = "1000/minute"  # streams opened, per client address
+    streams_per_address: int = 2000  # open at once, per client address and web process
+    streams_per_process: int = 4000  # open at once per web process (gunicorn holds 5000)
+    # reverse proxies in front of the API whose X-Forwarded-For is believed (ProxyFix)
+    trusted_proxies: int = 0
     # --- operations: logs, health, metrics, Flower, Sentry, New Relic (docs/operations.md)
     log_level: str = "INFO"
     # each dependency /readyz checks gets this long to answer
@@ -132,6 +148,29 @@ class Settings:
             redis_socket_timeout_s=_get(
                 environ, "QUIZ_REDIS_SOCKET_TIMEOUT_S", float, cls.redis_socket_timeout_s
             ),
+            redis_max_connections=_get(
+                environ, "QUIZ_REDIS_MAX_CONNECTIONS", _positive_int, cls.redis_max_connections
+            ),
+            rate_limits=_get(environ, "QUIZ_RATE_LIMITS", _flag, cls.rate_limits),
+            rate_limit_answers=_get(
+                environ, "QUIZ_RATE_LIMIT_ANSWERS", _rate_limit, cls.rate_limit_answers
+            ),
+            rate_limit_joins=_get(
+                environ, "QUIZ_RATE_LIMIT_JOINS", _rate_limit, cls.rate_limit_joins
+            ),
+            rate_limit_lookups=_get(
+                environ, "QUIZ_RATE_LIMIT_LOOKUPS", _rate_limit, cls.rate_limit_lookups
+            ),
+            rate_limit_streams=_get(
+                environ, "QUIZ_RATE_LIMIT_STREAMS", _rate_limit, cls.rate_limit_streams
+            ),
+            streams_per_address=_get(
+                environ, "QUIZ_STREAMS_PER_ADDRESS", _positive_int, cls.streams_per_address
+            ),
+            streams_per_process=_get(
+                environ, "QUIZ_STREAMS_PER_PROCESS", _positive_int, cls.streams_per_process
+            ),
+            trusted_proxies=_get(environ, "QUIZ_TRUSTED_PROXIES", _count, cls.trusted_proxies),
             log_level=_get(environ, "QUIZ_LOG_LEVEL", _log_level, cls.log_level),
             ready_timeout_s=_get(environ, "QUIZ_READY_TIMEOUT_S", float, cls.ready_timeout_s),
             prometheus_multiproc_dir=environ.get("PROMETHEUS_MULTIPROC_DIR") or "",
@@ -250,6 +289,22 @@ def _positive_int(raw: str) -> int:
     if value < 1:
         raise ValueError("must be 1 or more")
     return value
+
+
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _rate_limit(raw: str) -> str:
+    """A rate limit as Flask-Limiter reads it, checked here so a typo stops the start."""
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ValueError('use a rate such as "5/second" or "1000 per minute"') from None
+    return raw.strip()
 
 
 def _positive_float(raw: str) -> float:

@@ -21,6 +21,7 @@ def make_redis(settings: Settings, url: str | None = None) -> redis.Redis:
         socket_timeout=settings.redis_socket_timeout_s,
         socket_connect_timeout=settings.redis_socket_timeout_s,
         health_check_interval=30,
+        max_connections=settings.redis_max_connections,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         decode_responses=True,
     )

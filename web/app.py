@@ -19,6 +19,7 @@ from web import (
     observability,
     pages,
     paths,
+    rate_limits,
 )
 from web.api import register_blueprints
 from web.boards import BoardRenderer
@@ -58,6 +59,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     headers.init_app(app)  # nosniff everywhere; the live pages' policy is in web/pages.py
     resources = Resources(settings)
     db.init_app(app, resources)
+    # under gunicorn's gevent worker: cooperative PostgreSQL, pools where callers wait
+    green.init_app(app)
+    # per player and per client address, in Redis (X-Forwarded-For only from trusted proxies)
+    rate_limits.init_app(app, settings, resources)
     # the answers a process takes at once: one INSERT, their messages sent together
     app.extensions["quiz.intake"] = Intake(resources, dispatch.enqueue_accepted)
     # each board version's entries rendered once, for every reader (web/boards.py)
@@ -68,8 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_blueprints(api)
     errors.init_app(app)
     cli.init_app(app)
-    # the live pages (/play, /quizzes/<code>/board) and gevent's cooperative PostgreSQL
+    # the live pages (/play, /quizzes/<code>/board)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api_docs.bp)
-    green.init_app(app)
     return app

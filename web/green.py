@@ -66,15 +66,12 @@ def raise_open_files_limit(wanted: int = WANTED_OPEN_FILES) -> int:
     return soft
 
 
-# Redis connections one gevent worker keeps; greenlets beyond wait for one to be free
-REDIS_CONNECTIONS = 64
-
-
 def waiting_redis(settings: Settings) -> redis.Redis:
     """Like shared.resources.make_redis, over a pool where callers wait for a connection."""
     pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url,
-        max_connections=REDIS_CONNECTIONS,
+        # QUIZ_REDIS_MAX_CONNECTIONS; greenlets beyond wait for one to be free
+        max_connections=settings.redis_max_connections,
         timeout=settings.redis_socket_timeout_s,
         socket_timeout=settings.redis_socket_timeout_s,
         socket_connect_timeout=settings.redis_socket_timeout_s,

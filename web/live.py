@@ -7,7 +7,9 @@ every UPDATE_INTERVAL_S (longer for a board thousands watch: a write to each cos
 process CPU_PER_CLIENT_S), and hands each client the snapshot (plus the client's own
 row). Heartbeats come from the hub too, so a client's stream waits without a timer of
 its own. An idle client costs one socket and a few objects, so a gevent worker holds
-thousands.
+thousands; caps per client address and per process (StreamCaps, from the settings) keep
+one client from holding them all, and the first board a stream reads waits for one of
+half the process's Redis connections, so a crowd connecting never starves the API.
 
 The hub uses `threading` primitives: under gunicorn's gevent worker they are patched
 into greenlets; under a threaded server or the test client they are real threads.
@@ -15,12 +17,15 @@ into greenlets; under a threaded server or the test client they are real threads
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import redis.exceptions
@@ -51,6 +56,24 @@ RESUBSCRIBE_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 MAX_PENDING_EVENTS = 16
 
 
+class TooManyStreams(Exception):
+    """A new stream would pass a cap: of its client address, or of this process."""
+
+    def __init__(self, message: str, per_address: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.per_address = per_address
+
+
+@dataclass(frozen=True)
+class StreamCaps:
+    """Streams one web process holds at once: per client address and in all. None: no cap
+    (QUIZ_RATE_LIMITS=off)."""
+
+    per_address: int | None = None
+    per_process: int | None = None
+
+
 def sse_event(data: Any, event: str | None = None, event_id: str | int | None = None) -> str:
     """One Server-Sent Event; `data` is sent as JSON on a single line."""
     return sse_chunk(json.dumps(data, separators=(",", ":")), event, event_id)
@@ -75,10 +98,13 @@ def sse_comment(text: str) -> str:
 class LiveClient:
     """One open stream: the latest board waiting to be sent, and question changes."""
 
-    def __init__(self, quiz_code: str, limit: int, participant_id: int | None) -> None:
+    def __init__(
+        self, quiz_code: str, limit: int, participant_id: int | None, address: str = ""
+    ) -> None:
         self.quiz_code = quiz_code
         self.limit = limit
         self.participant_id = participant_id
+        self.address = address
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._board: str | None = None
@@ -132,14 +158,22 @@ class LiveHub:
         quiz_payload: Callable[[str], dict[str, Any] | None],
         interval_s: float = UPDATE_INTERVAL_S,
         heartbeat_s: float = HEARTBEAT_S,
+        caps: StreamCaps | None = None,
     ) -> None:
         self.resources = resources
+        self.caps = caps or StreamCaps()
+        # snapshots read on connect take at most half the Redis pool, however many
+        # streams connect at once: the other half stays for the API's own requests
+        self._snapshot_slots = threading.BoundedSemaphore(
+            max(1, resources.settings.redis_max_connections // 2)
+        )
         self.renderer = renderer
         self.quiz_payload = quiz_payload
         self.throttle = Throttle(interval_s)
         self.heartbeat_s = heartbeat_s
         self._lock = threading.Lock()
         self._clients: dict[str, set[LiveClient]] = {}
+        self._by_address: Counter[str] = Counter()
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -150,20 +184,49 @@ class LiveHub:
 
     # --- clients --------------------------------------------------------------------------
 
-    def connect(self, quiz_code: str, limit: int, participant_id: int | None) -> LiveClient:
-        client = LiveClient(quiz_code, limit, participant_id)
+    def connect(
+        self, quiz_code: str, limit: int, participant_id: int | None, address: str = ""
+    ) -> LiveClient:
+        """A new stream client, or TooManyStreams when it would pass a cap."""
+        client = LiveClient(quiz_code, limit, participant_id, address)
+        caps = self.caps
         with self._lock:
+            if caps.per_process is not None and self._count() >= caps.per_process:
+                raise TooManyStreams(
+                    f"this server holds its most streams ({caps.per_process}); retry shortly",
+                    per_address=False,
+                )
+            if caps.per_address is not None and self._by_address[address] >= caps.per_address:
+                raise TooManyStreams(
+                    f"this address holds its most streams ({caps.per_address}); close one first",
+                    per_address=True,
+                )
             self._clients.setdefault(quiz_code, set()).add(client)
+            self._by_address[address] += 1
         self._ensure_running()
         return client
 
     def disconnect(self, client: LiveClient) -> None:
         with self._lock:
             clients = self._clients.get(client.quiz_code)
-            if clients is not None:
-                clients.discard(client)
-                if not clients:
-                    del self._clients[client.quiz_code]
+            if clients is None or client not in clients:
+                return
+            clients.discard(client)
+            if not clients:
+                del self._clients[client.quiz_code]
+            self._by_address[client.address] -= 1
+            if not self._by_address[client.address]:
+                del self._by_address[client.address]
+
+    @contextlib.contextmanager
+    def snapshot_slot(self, timeout: float) -> Iterator[None]:
+        """Room to read a stream's first board; TimeoutError (503) when none frees in time."""
+        if not self._snapshot_slots.acquire(timeout=timeout):
+            raise TimeoutError("no Redis connection free for a stream's snapshot")
+        try:
+            yield
+        finally:
+            self._snapshot_slots.release()
 
     def clients_of(self, quiz_code: str) -> list[LiveClient]:
         with self._lock:
@@ -171,7 +234,10 @@ class LiveHub:
 
     def client_count(self) -> int:
         with self._lock:
-            return sum(len(c) for c in self._clients.values())
+            return self._count()
+
+    def _count(self) -> int:
+        return sum(self._by_address.values())
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Whether the subscription is up (for tests and start-up checks)."""

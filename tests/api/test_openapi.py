@@ -4,10 +4,11 @@ import re
 
 BODY = {"400", "413", "422"}
 BACKING = {"503"}
+LIMITED = {"429"}  # rate limited (web/rate_limits.py)
 # every status each operation answers, and nothing else (no catch-all "default")
 EXPECTED_STATUSES = {
     ("/api/v1/quizzes", "post"): {"201", "401", "403", *BODY, *BACKING},
-    ("/api/v1/quizzes/{quiz_id}", "get"): {"200", "404", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}", "get"): {"200", "404", *LIMITED, *BACKING},
     ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/open", "post"): {
         "200",
         "401",
@@ -24,7 +25,14 @@ EXPECTED_STATUSES = {
         "409",
         *BACKING,
     },
-    ("/api/v1/quizzes/{quiz_id}/participants", "post"): {"201", "404", "409", *BODY, *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/participants", "post"): {
+        "201",
+        "404",
+        "409",
+        *BODY,
+        *LIMITED,
+        *BACKING,
+    },
     ("/api/v1/quizzes/{quiz_id}/answers", "post"): {
         "202",
         "401",
@@ -32,11 +40,18 @@ EXPECTED_STATUSES = {
         "404",
         "409",
         *BODY,
+        *LIMITED,
         *BACKING,
     },
     ("/api/v1/tasks/{task_id}", "get"): {"200", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/leaderboard", "get"): {"200", "404", "422", *BACKING},
-    ("/api/v1/quizzes/{quiz_id}/leaderboard/stream", "get"): {"200", "404", "422", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/leaderboard/stream", "get"): {
+        "200",
+        "404",
+        "422",
+        *LIMITED,
+        *BACKING,
+    },
     ("/healthz", "get"): {"200"},
     ("/readyz", "get"): {"200", "503"},
 }

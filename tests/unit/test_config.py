@@ -109,3 +109,31 @@ def test_the_metrics_login_is_user_and_password():
     for bad in ("prom", "prom:", ":s3cret", "prom: s3cret"):
         with pytest.raises(SettingsError, match="QUIZ_METRICS_BASIC_AUTH"):
             Settings.from_env({"QUIZ_METRICS_BASIC_AUTH": bad}, dotenv=False)
+
+
+def test_rate_limits_and_stream_caps_are_settings_with_one_switch():
+    defaults = Settings.from_env({}, dotenv=False)
+    assert defaults.rate_limits is True
+    assert defaults.rate_limit_answers == "5/second"
+    assert defaults.trusted_proxies == 0
+    settings = Settings.from_env(
+        {
+            "QUIZ_RATE_LIMITS": "off",
+            "QUIZ_RATE_LIMIT_JOINS": " 10/second;500 per minute ",
+            "QUIZ_STREAMS_PER_ADDRESS": "50",
+            "QUIZ_TRUSTED_PROXIES": "1",
+        },
+        dotenv=False,
+    )
+    assert settings.rate_limits is False
+    assert settings.rate_limit_joins == "10/second;500 per minute"
+    assert (settings.streams_per_address, settings.trusted_proxies) == (50, 1)
+    for name, bad in (
+        ("QUIZ_RATE_LIMIT_ANSWERS", "fast"),
+        ("QUIZ_RATE_LIMIT_STREAMS", "10 per fortnight"),
+        ("QUIZ_STREAMS_PER_PROCESS", "0"),
+        ("QUIZ_TRUSTED_PROXIES", "-1"),
+        ("QUIZ_RATE_LIMITS", "sometimes"),
+    ):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: bad}, dotenv=False)

@@ -16,7 +16,8 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.quiz import answers
 from shared.quiz.quizzes import normalize_code
 from shared.quiz.state import QuizState, load_quiz_state
-from web.api.responses import BODY, shared_errors
+from web import rate_limits
+from web.api.responses import BODY, LIMITED, shared_errors
 from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
 from web.auth import participant_required
 from web.db import get_session, resources
@@ -74,9 +75,10 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> QuizS
 @blp.route("/<join_code:quiz_id>/answers")
 class Answers(MethodView):
     @participant_required
+    @rate_limits.answers
     @blp.arguments(AnswerSubmitSchema())
     @blp.response(202, TaskAcceptedSchema)
-    @shared_errors(blp, *BODY)
+    @shared_errors(blp, *BODY, *LIMITED)
     @blp.alt_response(401, schema=ErrorSchema, description="token missing, forged or expired")
     @blp.alt_response(
         403,

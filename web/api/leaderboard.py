@@ -8,10 +8,11 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from shared.leaderboard import service as leaderboard
 from shared.quiz import quizzes
-from web import live
+from web import live, rate_limits
 from web.api.responses import BACKING, shared_errors
 from web.api.schemas import (
     ErrorSchema,
@@ -22,6 +23,9 @@ from web.api.schemas import (
 )
 from web.boards import BoardRenderer
 from web.db import get_session, resources
+
+# how long a client refused by a stream cap should wait before trying again
+STREAM_CAP_RETRY_AFTER_S = 5
 
 blp = Blueprint(
     "leaderboard",
@@ -52,10 +56,26 @@ def hub() -> live.LiveHub:
             return quiz_payload(code)
 
     heartbeat_s = app.config.get("QUIZ_LEADERBOARD_HEARTBEAT_S", live.HEARTBEAT_S)
+    settings = resources().settings
+    caps = (
+        live.StreamCaps(settings.streams_per_address, settings.streams_per_process)
+        if settings.rate_limits
+        else live.StreamCaps()
+    )
     return live.hub_of(
         app.extensions,
-        lambda: live.LiveHub(resources(), renderer(), quiz_of, heartbeat_s=heartbeat_s),
+        lambda: live.LiveHub(resources(), renderer(), quiz_of, heartbeat_s=heartbeat_s, caps=caps),
     )
+
+
+def connect_stream(code: str, limit: int, participant_id: int | None) -> live.LiveClient:
+    """A stream client of the hub, or the 429 or 503 of a cap it would pass."""
+    try:
+        return hub().connect(code, limit, participant_id, rate_limits.client_address())
+    except live.TooManyStreams as exc:
+        if exc.per_address:
+            raise TooManyRequests(exc.message, retry_after=STREAM_CAP_RETRY_AFTER_S) from None
+        raise ServiceUnavailable(exc.message, retry_after=STREAM_CAP_RETRY_AFTER_S) from None
 
 
 @blp.route("/<join_code:quiz_id>/leaderboard")
@@ -92,6 +112,7 @@ class Leaderboard(MethodView):
 
 @blp.route("/<join_code:quiz_id>/leaderboard/stream")
 class LeaderboardStream(MethodView):
+    @rate_limits.streams
     @blp.arguments(LeaderboardQueryArgsSchema(), location="query")
     @blp.arguments(StreamHeadersSchema(), location="headers")
     @blp.response(
@@ -110,7 +131,19 @@ class LeaderboardStream(MethodView):
         schema=ErrorSchema,
         description="`limit` outside 1–100, or `participant_id` malformed or not in this quiz",
     )
-    @shared_errors(blp, *BACKING)
+    @blp.alt_response(
+        429,
+        schema=ErrorSchema,
+        description="too many streams opened from this client address lately, or open "
+        "from it at once on this server (QUIZ_RATE_LIMIT_STREAMS, QUIZ_STREAMS_PER_ADDRESS); "
+        "retry after Retry-After seconds",
+    )
+    @blp.alt_response(
+        503,
+        schema=ErrorSchema,
+        description="PostgreSQL or Redis is unavailable, or this server holds its most streams "
+        "(QUIZ_STREAMS_PER_PROCESS); retry after Retry-After seconds",
+    )
     def get(self, args: dict[str, Any], headers: dict[str, Any], quiz_id: str) -> Response:
         """Stream a leaderboard
 
@@ -123,11 +156,12 @@ class LeaderboardStream(MethodView):
         limit, participant_id = args["limit"], args.get("participant_id")
         code = quizzes.normalize_code(quiz_id)
         # subscribe before reading the snapshot, so no change falls between the two
-        client = hub().connect(code, limit, participant_id)
+        client = connect_stream(code, limit, participant_id)
         try:
-            view, me = leaderboard.leaderboard_of(
-                resources().redis, get_session(), code, limit, participant_id
-            )
+            with hub().snapshot_slot(resources().settings.redis_socket_timeout_s):
+                view, me = leaderboard.leaderboard_of(
+                    resources().redis, get_session(), code, limit, participant_id
+                )
         except BaseException:
             hub().disconnect(client)
             raise

@@ -12,7 +12,8 @@ from flask_smorest import Blueprint
 from shared.leaderboard import service as leaderboard
 from shared.quiz import quizzes
 from shared.tokens import issue_participant_token
-from web.api.responses import BACKING, BODY, shared_errors
+from web import rate_limits
+from web.api.responses import BACKING, BODY, LIMITED, shared_errors
 from web.api.schemas import ErrorSchema, JoinSchema, ParticipantJoinedSchema
 from web.db import get_session, resources
 
@@ -23,12 +24,13 @@ blp = Blueprint("participants", __name__, url_prefix="/api/v1/quizzes", descript
 
 @blp.route("/<join_code:quiz_id>/participants")
 class Participants(MethodView):
+    @rate_limits.joins
     @blp.arguments(JoinSchema())
     @blp.response(201, ParticipantJoinedSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
     @blp.alt_response(409, schema=ErrorSchema, description="name taken, or the quiz has finished")
     @blp.alt_response(422, schema=ErrorSchema, description="the display name is not valid")
-    @shared_errors(blp, *BODY, *BACKING)
+    @shared_errors(blp, *BODY, *LIMITED, *BACKING)
     def post(self, body: dict[str, Any], quiz_id: str) -> dict[str, Any]:
         """Join a quiz
 

@@ -10,7 +10,8 @@ from flask_smorest import Blueprint
 
 from shared.models import Question, Quiz
 from shared.quiz import quizzes
-from web.api.responses import BACKING, BODY, shared_errors
+from web import rate_limits
+from web.api.responses import BACKING, BODY, LIMITED, shared_errors
 from web.api.schemas import (
     ErrorSchema,
     HostQuizSchema,
@@ -67,9 +68,10 @@ class Quizzes(MethodView):
 
 @blp.route("/<join_code:quiz_id>")
 class QuizById(MethodView):
+    @rate_limits.lookups
     @blp.response(200, QuizSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
-    @shared_errors(blp, *BACKING)
+    @shared_errors(blp, *LIMITED, *BACKING)
     def get(self, quiz_id: str) -> Quiz:
         """Read a quiz
 

@@ -1,0 +1,133 @@
+"""Rate limits, counted in Redis with `limits` (the library under Flask-Limiter), and who a
+request comes from.
+
+Answers are limited per player (the token's participant), joins, quiz reads and streams
+per client address. The defaults let a whole school behind one NAT address play; each is
+a setting, and `QUIZ_RATE_LIMITS=off` turns them all off (with the stream caps of
+web/live.py) for load tests, whose players all come from one address.
+
+A check is one Redis round trip (a fixed window: INCR and EXPIRE in one script). The
+views call `limits` directly rather than through Flask-Limiter's extension, whose
+bookkeeping around that same call (a before-request pass and limit resolution on every
+request) cost about 0.2 ms more CPU per request, measured in-process.
+While Redis is unreachable each process counts on its own, so an outage neither lifts
+the limits nor fails a request the rest of the stack could answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis.exceptions
+from flask import Flask, current_app, g, request
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from shared.config import Settings
+from shared.resources import Resources
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+KEY_PREFIX = "quiz:limits"
+# after Redis failed a check, this process counts on its own for this long
+LOCAL_COUNTING_S = 5.0
+
+
+def client_address() -> str:
+    """The client's address: the peer's, or X-Forwarded-For's when proxies are trusted."""
+    return request.remote_addr or "unknown"
+
+
+def answering_player() -> str:
+    """Answers count per player; participant_required has read the token already."""
+    return f"participant:{g.participant.participant_id}"
+
+
+class RateLimits:
+    """The process's limits: parsed once, counted in Redis, or here while Redis is down."""
+
+    def __init__(self, settings: Settings, resources: Resources) -> None:
+        self.enabled = settings.rate_limits
+        self.items: dict[str, list[RateLimitItem]] = {
+            kind: parse_many(getattr(settings, f"rate_limit_{kind}"))
+            for kind in ("answers", "joins", "lookups", "streams")
+        }
+        self._resources = resources
+        self._lock = threading.Lock()
+        self._local: RateLimiter | None = None
+        self._local_until = 0.0
+
+    @functools.cached_property
+    def _shared(self) -> RateLimiter:
+        # the process's own Redis pool, timeouts and retries (made after gunicorn forked)
+        pool = self._resources.redis.connection_pool
+        storage = RedisStorage(
+            self._resources.settings.redis_url, connection_pool=pool, key_prefix=KEY_PREFIX
+        )
+        return FixedWindowRateLimiter(storage)
+
+    def _local_limiter(self) -> RateLimiter:
+        with self._lock:
+            if self._local is None:
+                self._local = FixedWindowRateLimiter(MemoryStorage())
+            return self._local
+
+    def check(self, kind: str, key: str, message: str) -> None:
+        """Count one request of `kind` for `key`; 429 with Retry-After past a limit."""
+        for item in self.items[kind]:
+            limiter = self._local_limiter() if time.monotonic() < self._local_until else None
+            try:
+                limiter = limiter or self._shared
+                allowed = limiter.hit(item, kind, key)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                log.warning("rate_limits.counting_locally for_s=%s error=%s", LOCAL_COUNTING_S, exc)
+                self._local_until = time.monotonic() + LOCAL_COUNTING_S
+                limiter = self._local_limiter()
+                allowed = limiter.hit(item, kind, key)
+            if not allowed:
+                reset_at = limiter.get_window_stats(item, kind, key).reset_time
+                wait_s = max(1, math.ceil(reset_at - time.time()))
+                raise TooManyRequests(
+                    f"{message} (at most {item}); retry in {wait_s} s", retry_after=wait_s
+                )
+
+
+def limited(kind: str, message: str, key: Callable[[], str] = client_address) -> Callable[[F], F]:
+    """A view decorator: the request counts towards the `kind` limit of `key()`."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            limits: RateLimits = current_app.extensions["quiz.rate_limits"]
+            if limits.enabled:
+                limits.check(kind, key(), message)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+# the decorators of the views, one per kind of request
+answers = limited("answers", "too many answers from this player", key=answering_player)
+joins = limited("joins", "too many joins from this address")
+lookups = limited("lookups", "too many quiz reads from this address")
+streams = limited("streams", "too many streams opened from this address")
+
+
+def init_app(app: Flask, settings: Settings, resources: Resources) -> None:
+    app.extensions["quiz.rate_limits"] = RateLimits(settings, resources)
+    if settings.trusted_proxies:
+        # the last N hops of X-Forwarded-For are ours; never believed without this setting
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
