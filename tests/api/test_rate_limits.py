@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from scripts.processes import free_port
 from shared.config import Settings
 from tests.helpers import bearer, create_quiz, join, open_question, row_counts, submit
 from web import create_app
@@ -221,3 +222,15 @@ def test_stream_snapshots_never_take_the_api_s_redis_connections(client_with):
     finally:
         for s in opened:
             s.close()
+
+
+def test_while_redis_is_down_each_process_keeps_counting_on_its_own(client_with):
+    """Reading a quiz needs only PostgreSQL: with Redis gone it still answers, and the
+    limit still holds, counted in the process."""
+    code = create_quiz(client_with())["quiz_id"]
+    no_redis = f"redis://127.0.0.1:{free_port()}/0"
+    client = client_with(
+        redis_url=no_redis, redis_socket_timeout_s=0.2, rate_limit_lookups="2/minute"
+    )
+    assert [client.get(f"/api/v1/quizzes/{code}").status_code for _ in range(2)] == [200, 200]
+    assert_limited(client.get(f"/api/v1/quizzes/{code}"))
