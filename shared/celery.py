@@ -84,6 +84,11 @@ def make_celery(settings: Settings) -> Celery:
                 ),
                 ("relay-outbox", task_names.RELAY_OUTBOX, settings.outbox_relay_interval_s),
                 ("forget-idempotency-keys", task_names.FORGET_IDEMPOTENCY_KEYS, 600.0),
+                (
+                    "close-timed-out-questions",
+                    task_names.CLOSE_TIMED_OUT_QUESTIONS,
+                    settings.question_timer_interval_s,
+                ),
             )
         },
         quiz_settings=settings,

@@ -56,6 +56,8 @@ class Settings:
     # an outbox event still unpublished after this long is published by the relay
     outbox_relay_after_s: int = 10
     outbox_relay_interval_s: float = 10.0
+    # beat closes the questions whose timer ran out this often (time's up on every screen)
+    question_timer_interval_s: float = 1.0
     # deliveries of one answer's task before it is rejected as poison
     max_delivery_attempts: int = 5
     # a worker scores up to this many answers in one transaction; a batch that is not
@@ -133,6 +135,12 @@ class Settings:
             ),
             outbox_relay_interval_s=_get(
                 environ, "QUIZ_OUTBOX_RELAY_INTERVAL_S", float, cls.outbox_relay_interval_s
+            ),
+            question_timer_interval_s=_get(
+                environ,
+                "QUIZ_QUESTION_TIMER_INTERVAL_S",
+                _positive_float,
+                cls.question_timer_interval_s,
             ),
             max_delivery_attempts=_get(
                 environ, "QUIZ_MAX_DELIVERY_ATTEMPTS", int, cls.max_delivery_attempts

@@ -71,6 +71,8 @@ class Question(Base):
         CheckConstraint(_in("status", QuestionStatus), name="status"),
         CheckConstraint("points IN (0, 1000, 2000)", name="points"),
         CheckConstraint("time_limit_s > 0", name="time_limit_positive"),
+        # the timer's sweep (each second) looks only at the questions open now
+        Index("ix_questions_open_closes_at", "closes_at", postgresql_where=text("status = 'open'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

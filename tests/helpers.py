@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -9,6 +11,8 @@ from flask.testing import FlaskClient
 TEST_HOST_KEY = "test-host-key"
 TEST_SECRET_KEY = "test-secret-key"
 HOST = {"X-Host-Key": TEST_HOST_KEY}
+# how long a test waits for a stream event
+STREAM_WAIT_S = 30.0
 
 
 def quiz_body(questions: int = 3, points: int = 1000, time_limit_s: int = 30) -> dict[str, Any]:
@@ -84,3 +88,35 @@ def row_counts(engine: Any) -> dict[str, int]:
     tables = ("quizzes", "questions", "choices", "participants", "answers", "outbox_events")
     with engine.connect() as conn:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+
+class Stream:
+    """Reads Server-Sent Events from a streamed test-client response."""
+
+    def __init__(self, response):
+        self.response = response
+        self.chunks = iter(response.response)
+        self.buffer = ""
+
+    def next_event(self, timeout=STREAM_WAIT_S):
+        """The next event as a dict of its fields; heartbeats are skipped."""
+        deadline = time.monotonic() + timeout
+        while "\n\n" not in self.buffer:
+            if time.monotonic() > deadline:
+                raise AssertionError("no event in time")
+            chunk = next(self.chunks)
+            self.buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+        block, self.buffer = self.buffer.split("\n\n", 1)
+        fields = {}
+        for line in block.split("\n"):
+            name, _, value = line.partition(": ")
+            if name:
+                fields[name] = value
+        if set(fields) <= {"", "retry"} or block.startswith(":"):
+            return self.next_event(max(0.0, deadline - time.monotonic()))
+        if "data" in fields:
+            fields["data"] = json.loads(fields["data"])
+        return fields
+
+    def close(self):
+        self.response.close()

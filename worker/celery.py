@@ -9,6 +9,7 @@ app = make_celery(settings)
 # importing the task modules registers their tasks with the app; worker.observability
 # connects JSON logs, Sentry, New Relic and request ids to Celery's signals
 import worker.observability  # noqa: E402,F401
+import worker.tasks.game  # noqa: E402,F401
 import worker.tasks.maintenance  # noqa: E402,F401
 import worker.tasks.scoring  # noqa: E402,F401
 

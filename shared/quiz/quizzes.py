@@ -1,4 +1,6 @@
-"""Running a quiz: create it, let participants join, open and close its questions."""
+"""Running a quiz: create it, let participants join, open and close its questions, move it
+on (`next`), end it, and close the questions whose timer ran out. The rules of the flow
+are in shared/quiz/game.py; here they are applied under the quiz's row lock."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from shared.errors import Conflict, NotFound
 from shared.leaderboard.board import QUIZ_CHANGED, publish_notice
 from shared.models import Choice, Participant, Question, QuestionStatus, Quiz, QuizStatus
+from shared.quiz import game
 from shared.quiz.state import mark_quiz_changing, quiz_state_of, save_quiz_state
 
 # no 0/O or 1/I: codes are read off a big screen and typed on phones
@@ -114,17 +117,24 @@ def open_question(
     quiz = get_quiz(session, quiz_code, for_update=True)
     question = _question_of(quiz, question_id)
     if question.status == QuestionStatus.OPEN:
-        return _settled(session, client, quiz, question)
+        _settled(session, client, quiz)
+        return question
     if question.status != QuestionStatus.PENDING:
         raise Conflict(f"question {question_id} is already {question.status}")
+    game.can_open(quiz.status)
     still_open = [q.id for q in quiz.questions if q.status == QuestionStatus.OPEN]
     if still_open:
         raise Conflict(f"question {still_open[0]} is still open; close it first")
+    _open(quiz, question, now)
+    _commit_transition(session, client, quiz)
+    return question
+
+
+def _open(quiz: Quiz, question: Question, now: datetime) -> None:
     question.status = QuestionStatus.OPEN.value
     question.opened_at = now
     question.closes_at = now + timedelta(seconds=question.time_limit_s)
     quiz.status = QuizStatus.RUNNING.value
-    return _commit_transition(session, client, quiz, question)
 
 
 def close_question(
@@ -137,23 +147,81 @@ def close_question(
     quiz = get_quiz(session, quiz_code, for_update=True)
     question = _question_of(quiz, question_id)
     if question.status == QuestionStatus.CLOSED:
-        return _settled(session, client, quiz, question)
+        _settled(session, client, quiz)
+        return question
     if question.status != QuestionStatus.OPEN:
         raise Conflict(f"question {question_id} is {question.status}, not open")
+    _close(quiz, question, now)
+    _commit_transition(session, client, quiz)
+    return question
+
+
+def _close(quiz: Quiz, question: Question, now: datetime) -> None:
     question.status = QuestionStatus.CLOSED.value
-    question.closed_at = now
+    # a timer that ran out closed it at its deadline, however late the sweep came
+    question.closed_at = min(now, question.closes_at) if question.closes_at else now
     # an early close also ends the timer, so the cache and the scorer agree on the end
     if question.closes_at is None or now < question.closes_at:
         question.closes_at = now
     if all(q.status == QuestionStatus.CLOSED for q in quiz.questions):
         quiz.status = QuizStatus.FINISHED.value
-    return _commit_transition(session, client, quiz, question)
 
 
-def _commit_transition(
-    session: Session, client: redis.Redis, quiz: Quiz, question: Question
-) -> Question:
-    """Commit a changed question so that the cached state can never stay behind it."""
+def next_question(session: Session, client: redis.Redis, quiz_code: str, now: datetime) -> Quiz:
+    """Close the open question, if any, and open the next one not played yet."""
+    quiz = get_quiz(session, quiz_code, for_update=True)
+    step = game.next_step(quiz.status, quiz.questions)
+    if step.close is not None:
+        _close(quiz, _question_of(quiz, step.close), now)
+    if step.open is not None:
+        _open(quiz, _question_of(quiz, step.open), now)
+    _commit_transition(session, client, quiz)
+    return quiz
+
+
+def finish_quiz(session: Session, client: redis.Redis, quiz_code: str, now: datetime) -> Quiz:
+    """End the quiz: the open question closes, no question opens and no one joins after.
+
+    Answers received before now are still scored. Finishing a finished quiz changes
+    nothing and answers it as it is, so a retry is safe.
+    """
+    quiz = get_quiz(session, quiz_code, for_update=True)
+    step = game.finish_step(quiz.status, quiz.questions)
+    if step is None:
+        _settled(session, client, quiz)
+        return quiz
+    if step.close is not None:
+        _close(quiz, _question_of(quiz, step.close), now)
+    quiz.status = QuizStatus.FINISHED.value
+    _commit_transition(session, client, quiz)
+    return quiz
+
+
+def close_timed_out(session: Session, client: redis.Redis, now: datetime) -> list[str]:
+    """Close every open question whose timer has run out (beat runs this each second), so
+    the board and the players see time's up without the host. The codes of their quizzes."""
+    codes = session.scalars(
+        select(Quiz.code)
+        .join(Question, Question.quiz_id == Quiz.id)
+        .where(Question.status == QuestionStatus.OPEN.value, Question.closes_at <= now)
+        .distinct()
+    ).all()
+    closed = []
+    for code in codes:
+        quiz = get_quiz(session, code, for_update=True)
+        due = game.timed_out(quiz.questions, now)
+        if not due:  # the host closed it meanwhile
+            session.commit()
+            continue
+        for question in due:
+            _close(quiz, question, now)
+        _commit_transition(session, client, quiz)
+        closed.append(code)
+    return closed
+
+
+def _commit_transition(session: Session, client: redis.Redis, quiz: Quiz) -> None:
+    """Commit a changed quiz so that the cached state can never stay behind it."""
     state = quiz_state_of(quiz)
     # Redis down here: the transition fails before it happens (rolled back, 503)
     mark_quiz_changing(client, quiz.code, state.version)
@@ -162,16 +230,14 @@ def _commit_transition(
     save_quiz_state(client, state)
     # live pages learn that a question opened or closed (leaderboard stream)
     publish_notice(client, quiz.code, QUIZ_CHANGED)
-    return question
 
 
-def _settled(session: Session, client: redis.Redis, quiz: Quiz, question: Question) -> Question:
+def _settled(session: Session, client: redis.Redis, quiz: Quiz) -> None:
     """A transition asked again (its response, or its cache write, was lost): nothing to
     commit; the cache and the live notice are written again."""
     save_quiz_state(client, quiz_state_of(quiz))
     session.commit()  # ends the row lock
     publish_notice(client, quiz.code, QUIZ_CHANGED)
-    return question
 
 
 def join_quiz(session: Session, quiz_code: str, display_name: str) -> Participant:

@@ -6,7 +6,6 @@ runs), reading the events that eager scoring publishes on the test's broker.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -32,14 +31,6 @@ def wait_for(predicate, what, timeout=WAIT_S):
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
     return result
-
-
-@pytest.fixture(autouse=True)
-def stop_live_hub(app):
-    yield
-    hub = app.extensions.get("quiz.live_hub")
-    if hub is not None:
-        hub.stop()
 
 
 @pytest.fixture
@@ -227,60 +218,6 @@ def test_the_largest_limit_is_100(client):
 
 
 # --- the stream ---------------------------------------------------------------------------
-
-
-class Stream:
-    """Reads Server-Sent Events from a streamed test-client response."""
-
-    def __init__(self, response):
-        self.response = response
-        self.chunks = iter(response.response)
-        self.buffer = ""
-
-    def next_event(self, timeout=WAIT_S):
-        """The next event as a dict of its fields; heartbeats are skipped."""
-        deadline = time.monotonic() + timeout
-        while "\n\n" not in self.buffer:
-            if time.monotonic() > deadline:
-                raise AssertionError("no event in time")
-            chunk = next(self.chunks)
-            self.buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-        block, self.buffer = self.buffer.split("\n\n", 1)
-        fields = {}
-        for line in block.split("\n"):
-            name, _, value = line.partition(": ")
-            if name:
-                fields[name] = value
-        if set(fields) <= {"", "retry"} or block.startswith(":"):
-            return self.next_event(max(0.0, deadline - time.monotonic()))
-        if "data" in fields:
-            fields["data"] = json.loads(fields["data"])
-        return fields
-
-    def close(self):
-        self.response.close()
-
-
-@pytest.fixture
-def stream(app, client):
-    app.config["QUIZ_LEADERBOARD_HEARTBEAT_S"] = 0.2
-    opened = []
-
-    def open_stream(quiz_id, headers=None, **query):
-        response = client.get(
-            f"/api/v1/quizzes/{quiz_id}/leaderboard/stream",
-            query_string=query,
-            headers=headers or {},
-            buffered=False,
-        )
-        assert response.status_code == 200, response.get_data()
-        assert response.mimetype == "text/event-stream"
-        opened.append(Stream(response))
-        return opened[-1]
-
-    yield open_stream
-    for s in opened:
-        s.close()
 
 
 def test_the_stream_starts_with_a_snapshot_and_sends_each_change(app, client, consumer, stream):

@@ -25,6 +25,8 @@ EXPECTED_STATUSES = {
         "409",
         *BACKING,
     },
+    ("/api/v1/quizzes/{quiz_id}/next", "post"): {"200", "401", "403", "404", "409", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/finish", "post"): {"200", "401", "403", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/participants", "post"): {
         "201",
         "404",

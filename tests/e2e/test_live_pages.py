@@ -94,3 +94,25 @@ def test_idle_streams_do_not_hold_up_plain_requests(stack):
     finally:
         for sock in streams:
             sock.close()
+
+
+def test_the_countdown_runs_on_the_server_clock_on_a_device_30_s_ahead(stack, browser):
+    api = f"{stack}/api/v1"
+    quiz = call("POST", f"{api}/quizzes", quiz_body(questions=1, time_limit_s=30), HOST)
+    code = quiz["quiz_id"]
+    phone = browser.new_context(viewport={"width": 375, "height": 667})
+    # this device's clock runs 30 s ahead: by its own clock the question would be over
+    phone.add_init_script("const realNow = Date.now; Date.now = () => realNow() + 30000;")
+    player = phone.new_page()
+    player.goto(f"{stack}/play")
+    player.get_by_label("Quiz code").fill(code)
+    player.get_by_label("Your name").fill("Skewed")
+    player.get_by_role("button", name="Join").click()
+    expect(player.get_by_role("heading", name="Waiting for the next question…")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    call("POST", f"{api}/quizzes/{code}/next", None, HOST)
+    expect(player.get_by_role("button", name="right", exact=True)).to_be_enabled(timeout=WAIT_MS)
+    expect(player.locator("#question-timer")).to_have_text(
+        re.compile(r"^(2[0-9]|30) s left$"), timeout=WAIT_MS
+    )

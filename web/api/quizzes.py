@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from shared.models import Question, Quiz
 from shared.quiz import quizzes
 from web import rate_limits
-from web.api.responses import BACKING, BODY, LIMITED, shared_errors
+from web.api.responses import BACKING, BODY, HOST_KEY, LIMITED, shared_errors
 from web.api.schemas import (
     ErrorSchema,
     HostQuizSchema,
@@ -49,10 +49,8 @@ class Quizzes(MethodView):
     @host_required
     @blp.arguments(QuizCreateSchema())
     @blp.response(201, HostQuizSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
-    @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
     @blp.alt_response(422, schema=ErrorSchema, description="the quiz is not valid")
-    @shared_errors(blp, *BODY, *BACKING)
+    @shared_errors(blp, *HOST_KEY, *BODY, *BACKING)
     @blp.doc(security=HOST)
     def post(self, body: dict[str, Any]) -> Quiz:
         """Create a quiz
@@ -80,6 +78,46 @@ class QuizById(MethodView):
         return quizzes.get_quiz(get_session(), quiz_id)
 
 
+@blp.route("/<join_code:quiz_id>/next")
+class QuizNext(MethodView):
+    @host_required
+    @blp.response(200, HostQuizSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="the quiz has finished, or every question was played"
+    )
+    @blp.doc(security=HOST)
+    @shared_errors(blp, *HOST_KEY, *BACKING)
+    def post(self, quiz_id: str) -> Quiz:
+        """Move the game on
+
+        Closes the open question, if any (its answers are still scored), and opens the
+        next question not played yet, in order; with the last question open it only
+        closes it, which finishes the quiz. Answers with the whole quiz, correct choices
+        included, for the host's screen. Not idempotent: after a lost response, read the
+        quiz again rather than sending `next` twice (`…/open` is safe to retry).
+        """
+        return quizzes.next_question(get_session(), resources().redis, quiz_id, datetime.now(UTC))
+
+
+@blp.route("/<join_code:quiz_id>/finish")
+class QuizFinish(MethodView):
+    @host_required
+    @blp.response(200, HostQuizSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
+    @blp.doc(security=HOST)
+    @shared_errors(blp, *HOST_KEY, *BACKING)
+    def post(self, quiz_id: str) -> Quiz:
+        """Finish the quiz
+
+        Closes the open question, if any (answers received before are still scored), and
+        ends the quiz: no question opens and no player joins after, and the board keeps
+        its final standings. Finishing a finished quiz changes nothing and answers 200
+        with it, so a retry is safe.
+        """
+        return quizzes.finish_quiz(get_session(), resources().redis, quiz_id, datetime.now(UTC))
+
+
 def _change_question(quiz_id: str, question_id: int, change: Any) -> Question:
     return change(get_session(), resources().redis, quiz_id, question_id, datetime.now(UTC))
 
@@ -88,14 +126,14 @@ def _change_question(quiz_id: str, question_id: int, change: Any) -> Question:
 class QuestionOpen(MethodView):
     @host_required
     @blp.response(200, QuestionSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
-    @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
     @blp.alt_response(
-        409, schema=ErrorSchema, description="already opened and closed, or another is open"
+        409,
+        schema=ErrorSchema,
+        description="already opened and closed, another is open, or the quiz has finished",
     )
     @blp.doc(security=HOST)
-    @shared_errors(blp, *BACKING)
+    @shared_errors(blp, *HOST_KEY, *BACKING)
     def post(self, quiz_id: str, question_id: int) -> Question:
         """Open a question
 
@@ -111,12 +149,10 @@ class QuestionOpen(MethodView):
 class QuestionClose(MethodView):
     @host_required
     @blp.response(200, QuestionSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="X-Host-Key missing")
-    @blp.alt_response(403, schema=ErrorSchema, description="X-Host-Key wrong")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
     @blp.alt_response(409, schema=ErrorSchema, description="the question was never opened")
     @blp.doc(security=HOST)
-    @shared_errors(blp, *BACKING)
+    @shared_errors(blp, *HOST_KEY, *BACKING)
     def post(self, quiz_id: str, question_id: int) -> Question:
         """Close a question
 

@@ -15,6 +15,8 @@ from web.api.schemas import ErrorSchema
 
 SHARED = {
     400: "the body is not JSON (or not UTF-8)",
+    401: "X-Host-Key missing",
+    403: "X-Host-Key wrong",
     413: "the body is over 16 KiB, with or without a Content-Length",
     429: "too many requests from this player or client address; retry after Retry-After "
     "seconds (QUIZ_RATE_LIMITS in the README's configuration)",
@@ -23,6 +25,8 @@ SHARED = {
 # what an operation that reads a JSON body, or one that uses the databases, can answer
 BODY = (400, 413)
 BACKING = (503,)
+# what an operation of the host's (X-Host-Key) can answer
+HOST_KEY = (401, 403)
 # what an operation with a rate limit can answer (web/rate_limits.py)
 LIMITED = (429,)
 

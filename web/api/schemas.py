@@ -7,6 +7,7 @@ class, webargs builds a new instance for every request.
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any
 
 import flask_smorest.error_handler
@@ -139,8 +140,24 @@ class HostQuestionSchema(QuestionSchema):
 class QuizSchema(Schema):
     quiz_id = fields.String(attribute="code", metadata={"description": "the join code"})
     title = fields.String()
-    status = fields.String(metadata={"enum": [s.value for s in QuizStatus]})
+    status = fields.String(
+        metadata={
+            "enum": [s.value for s in QuizStatus],
+            "description": "lobby until the first question opens, running, then finished "
+            "when the last question closes or the host finishes the quiz",
+        }
+    )
     questions = fields.List(fields.Nested(QuestionSchema))
+    server_time = fields.Function(
+        lambda _quiz: datetime.now(UTC).isoformat(),
+        dump_only=True,
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "description": "the server's clock when this was sent: count down to `closes_at` "
+            "from it (time left = closes_at - server_time), not from the device's clock",
+        },
+    )
 
 
 class HostQuizSchema(QuizSchema):

@@ -41,12 +41,25 @@ const Live = (() => {
     return source;
   }
 
+  // the server's clock minus this device's, from the last quiz the server sent: deadlines
+  // are the server's, so countdowns run on its clock however wrong the device's is
+  let clockOffsetMs = 0;
+
+  function syncClock(quiz) {
+    if (quiz.server_time) clockOffsetMs = Date.parse(quiz.server_time) - Date.now();
+  }
+
+  function serverNow() {
+    return Date.now() + clockOffsetMs;
+  }
+
   function openQuestion(quiz) {
-    const now = Date.now();
+    syncClock(quiz);
+    const now = serverNow();
     return (quiz.questions || []).find(
       (q) => q.status === "open" && (!q.closes_at || Date.parse(q.closes_at) > now)
     );
   }
 
-  return { api, stream, openQuestion };
+  return { api, stream, openQuestion, serverNow };
 })();

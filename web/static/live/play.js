@@ -136,7 +136,7 @@
     const ends = question.closes_at ? Date.parse(question.closes_at) : null;
     const tick = () => {
       if (ends === null) return;
-      const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+      const left = Math.max(0, Math.ceil((ends - Live.serverNow()) / 1000));
       $("question-timer").textContent = left > 0 ? `${left} s left` : "Time is up.";
       if (left === 0) {
         clearInterval(timer);
