@@ -21,6 +21,11 @@ def task_status(task_id: str) -> str:
     return f"quiz:task:{task_id}"
 
 
+def question_stats(question_id: int) -> str:
+    """A closed question's statistics (JSON), computed once from PostgreSQL."""
+    return f"quiz:question:{question_id}:stats"
+
+
 def participant_score_lock(participant_id: int) -> str:
     return f"quiz:participant:{participant_id}:score-lock"
 

@@ -99,7 +99,7 @@ def get_quiz(session: Session, quiz_code: str, *, for_update: bool = False) -> Q
     return quiz
 
 
-def _question_of(quiz: Quiz, question_id: int) -> Question:
+def question_of(quiz: Quiz, question_id: int) -> Question:
     for question in quiz.questions:
         if question.id == question_id:
             return question
@@ -115,7 +115,7 @@ def open_question(
     retry after a lost response), caching its state again.
     """
     quiz = get_quiz(session, quiz_code, for_update=True)
-    question = _question_of(quiz, question_id)
+    question = question_of(quiz, question_id)
     if question.status == QuestionStatus.OPEN:
         _settled(session, client, quiz)
         return question
@@ -145,7 +145,7 @@ def close_question(
     Closing a closed question changes nothing and answers it as it is.
     """
     quiz = get_quiz(session, quiz_code, for_update=True)
-    question = _question_of(quiz, question_id)
+    question = question_of(quiz, question_id)
     if question.status == QuestionStatus.CLOSED:
         _settled(session, client, quiz)
         return question
@@ -172,9 +172,9 @@ def next_question(session: Session, client: redis.Redis, quiz_code: str, now: da
     quiz = get_quiz(session, quiz_code, for_update=True)
     step = game.next_step(quiz.status, quiz.questions)
     if step.close is not None:
-        _close(quiz, _question_of(quiz, step.close), now)
+        _close(quiz, question_of(quiz, step.close), now)
     if step.open is not None:
-        _open(quiz, _question_of(quiz, step.open), now)
+        _open(quiz, question_of(quiz, step.open), now)
     _commit_transition(session, client, quiz)
     return quiz
 
@@ -191,7 +191,7 @@ def finish_quiz(session: Session, client: redis.Redis, quiz_code: str, now: date
         _settled(session, client, quiz)
         return quiz
     if step.close is not None:
-        _close(quiz, _question_of(quiz, step.close), now)
+        _close(quiz, question_of(quiz, step.close), now)
     quiz.status = QuizStatus.FINISHED.value
     _commit_transition(session, client, quiz)
     return quiz

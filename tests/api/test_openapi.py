@@ -27,6 +27,19 @@ EXPECTED_STATUSES = {
     },
     ("/api/v1/quizzes/{quiz_id}/next", "post"): {"200", "401", "403", "404", "409", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/finish", "post"): {"200", "401", "403", "404", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/stats", "get"): {
+        "200",
+        "404",
+        "409",
+        *BACKING,
+    },
+    ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/progress", "get"): {
+        "200",
+        "401",
+        "403",
+        "404",
+        *BACKING,
+    },
     ("/api/v1/quizzes/{quiz_id}/participants", "post"): {
         "201",
         "404",

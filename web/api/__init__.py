@@ -4,11 +4,12 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from web.api import answers, health, leaderboard, participants, quizzes, tasks
+    from web.api import answers, health, leaderboard, participants, quizzes, stats, tasks
 
     api.register_blueprint(quizzes.blp)
     api.register_blueprint(participants.blp)
     api.register_blueprint(answers.blp)
     api.register_blueprint(tasks.blp)
     api.register_blueprint(leaderboard.blp)
+    api.register_blueprint(stats.blp)
     api.register_blueprint(health.blp)

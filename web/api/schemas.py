@@ -164,6 +164,50 @@ class HostQuizSchema(QuizSchema):
     questions = fields.List(fields.Nested(HostQuestionSchema))
 
 
+# --- statistics ------------------------------------------------------------------------
+
+
+class ChoiceStatsSchema(Schema):
+    choice_id = fields.Integer()
+    text = fields.String()
+    correct = fields.Boolean()
+    count = fields.Integer(metadata={"description": "answers with this choice"})
+    percent = fields.Float(metadata={"description": "share of the answers, 0-100"})
+
+
+class ResponseTimesSchema(Schema):
+    median = fields.Float(allow_none=True, metadata={"description": "ms from the open"})
+    p90 = fields.Float(allow_none=True, metadata={"description": "ms from the open"})
+
+
+class FastestCorrectSchema(Schema):
+    participant_id = fields.Integer()
+    display_name = fields.String()
+    response_ms = fields.Integer(metadata={"description": "ms from the open to its receipt"})
+
+
+class QuestionStatsSchema(Schema):
+    question_id = fields.Integer()
+    participants = fields.Integer(metadata={"description": "players in the quiz"})
+    answered = fields.Integer(metadata={"description": "players who answered in time"})
+    correct = fields.Integer(metadata={"description": "of them, how many chose right"})
+    percent_correct = fields.Float(metadata={"description": "correct / answered, 0-100"})
+    choices = fields.List(fields.Nested(ChoiceStatsSchema))
+    response_ms = fields.Nested(
+        ResponseTimesSchema,
+        metadata={"description": "receipt time minus open time, over every answer"},
+    )
+    fastest_correct = fields.Nested(FastestCorrectSchema, allow_none=True)
+
+
+class AnswerProgressSchema(Schema):
+    question_id = fields.Integer()
+    status = fields.String(metadata={"enum": [s.value for s in QuestionStatus]})
+    answered = fields.Integer(metadata={"description": "answers received so far"})
+    participants = fields.Integer(metadata={"description": "players in the quiz"})
+    closes_at = fields.AwareDateTime(allow_none=True)
+
+
 # --- joining -------------------------------------------------------------------------
 
 
