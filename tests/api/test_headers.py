@@ -13,7 +13,7 @@ from web.headers import LIVE_PAGES_POLICY
 from worker.base import resources_for
 
 
-@pytest.mark.parametrize("path", ["/play", "/quizzes/K7QX2M/board"])
+@pytest.mark.parametrize("path", ["/play", "/quizzes/K7QX2M/board", "/host", "/host/K7QX2M"])
 def test_the_live_pages_are_never_framed_and_run_only_their_own_files(client, path):
     response = client.get(path)
     assert response.status_code == 200

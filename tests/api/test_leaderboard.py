@@ -359,7 +359,8 @@ def test_the_live_pages_are_served_without_outside_resources(client):
     quiz = create_quiz(client)
     board_page = client.get(f"/quizzes/{quiz['quiz_id'].lower()}/board")
     play_page = client.get("/play")
-    for page in (board_page, play_page):
+    host_page = client.get(f"/host/{quiz['quiz_id'].lower()}")
+    for page in (board_page, play_page, host_page):
         assert page.status_code == 200
         html = page.get_data(as_text=True)
         assert '<html lang="en">' in html
@@ -368,7 +369,11 @@ def test_the_live_pages_are_served_without_outside_resources(client):
     assert f'data-quiz="{quiz["quiz_id"]}"' in board_page.get_data(as_text=True)
     play = play_page.get_data(as_text=True)
     assert '<label for="code">' in play and '<label for="name">' in play
-    for asset in ("common.js", "board.js", "play.js", "live.css"):
+    host = host_page.get_data(as_text=True)
+    assert f'data-quiz="{quiz["quiz_id"]}"' in host
+    # the host key is typed into the page, never rendered into it
+    assert "test-host-key" not in host
+    for asset in ("common.js", "board.js", "play.js", "host.js", "live.css"):
         response = client.get(f"/static/live/{asset}")
         assert response.status_code == 200, asset
         assert "https://" not in response.get_data(as_text=True)

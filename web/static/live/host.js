@@ -1,0 +1,261 @@
+/* The host console: create a quiz, run it question by question, reveal, podium.
+   Every action is a call of the public API with the host key (X-Host-Key). */
+"use strict";
+
+(() => {
+  const KEY = "quiz.hostKey"; // sessionStorage: this tab only, never in a URL
+  const $ = (id) => document.getElementById(id);
+  const code = document.body.dataset.quiz;
+  let quiz = null;
+  let timer = null;
+  let progressTimer = null;
+  let revealed = null; // question id whose statistics are shown
+  let podiumShown = false; // the last question's reveal comes before the podium
+
+  const hostKey = () => sessionStorage.getItem(KEY);
+  const show = (id, visible) => ($(id).hidden = !visible);
+
+  async function hostCall(method, path, body) {
+    try {
+      return await Live.api(method, path, { body, headers: { "X-Host-Key": hostKey() } });
+    } catch (e) {
+      if (e.status === 401 || e.status === 403) {
+        sessionStorage.removeItem(KEY);
+        askKey("That host key was refused; enter it again.");
+      }
+      throw e;
+    }
+  }
+
+  function askKey(message) {
+    ["create-panel", "game-panel"].forEach((id) => show(id, false));
+    show("key-panel", true);
+    $("key-error").textContent = message || "";
+    $("host-key").focus();
+  }
+
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("host-key").value.trim();
+    if (!key) {
+      $("key-error").textContent = "Enter the host key.";
+      return;
+    }
+    sessionStorage.setItem(KEY, key);
+    $("host-key").value = "";
+    show("key-panel", false);
+    begin();
+  });
+
+  /* --- creating a quiz ------------------------------------------------------------- */
+
+  function addQuestion() {
+    const editor = $("question-template").content.firstElementChild.cloneNode(true);
+    const n = $("questions-editor").children.length + 1;
+    editor.querySelector("legend").textContent = `Question ${n}`;
+    $("questions-editor").appendChild(editor);
+  }
+
+  function quizFromForm() {
+    const pasted = $("quiz-json").value.trim();
+    if (pasted) return JSON.parse(pasted);
+    const questions = [...$("questions-editor").children].map((editor) => {
+      const choices = [...editor.querySelectorAll('input[name="choice"]')]
+        .map((input, i) => ({ text: input.value.trim(), correct: i === 0 }))
+        .filter((choice) => choice.text);
+      return {
+        text: editor.querySelector('input[name="text"]').value.trim(),
+        time_limit_s: Number(editor.querySelector('input[name="time_limit_s"]').value),
+        choices,
+      };
+    });
+    return { title: $("quiz-title-input").value.trim(), questions };
+  }
+
+  $("add-question").addEventListener("click", addQuestion);
+  $("create-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("create-error").textContent = "";
+    let body;
+    try {
+      body = quizFromForm();
+    } catch (_) {
+      $("create-error").textContent = "The pasted quiz is not valid JSON.";
+      return;
+    }
+    try {
+      const created = await hostCall("POST", "/quizzes", body);
+      window.location.assign(`/host/${encodeURIComponent(created.quiz_id)}`);
+    } catch (e) {
+      if (e.status !== 401 && e.status !== 403) $("create-error").textContent = e.message;
+    }
+  });
+
+  /* --- running a quiz ---------------------------------------------------------------- */
+
+  function phaseOf(current) {
+    const closed = current.questions.filter((q) => q.status === "closed");
+    const last = closed.sort((a, b) => a.position - b.position)[closed.length - 1];
+    if (current.status === "finished") {
+      return last && !podiumShown ? { name: "reveal", question: last } : { name: "podium" };
+    }
+    const open = Live.openQuestion(current);
+    if (open) return { name: "question", question: open };
+    if (last) return { name: "reveal", question: last };
+    return { name: "lobby" };
+  }
+
+  function render(current) {
+    quiz = current;
+    $("game-title").textContent = current.title;
+    const phase = phaseOf(current);
+    ["lobby", "question", "reveal", "podium"].forEach((id) => show(id, id === phase.name));
+    clearInterval(timer);
+    clearInterval(progressTimer);
+    if (phase.name === "question") showQuestion(phase.question);
+    if (phase.name === "reveal") showReveal(phase.question);
+    if (phase.name === "podium") showPodium();
+  }
+
+  function heading(question) {
+    return `Question ${question.position} of ${quiz.questions.length}`;
+  }
+
+  function showQuestion(question) {
+    $("question-title").textContent = heading(question);
+    $("question-text").textContent = question.text;
+    const ends = Date.parse(question.closes_at);
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((ends - Live.serverNow()) / 1000));
+      $("countdown").textContent = left > 0 ? `${left} s left` : "Time is up.";
+    };
+    const count = () =>
+      hostCall("GET", `/quizzes/${code}/questions/${question.question_id}/progress`)
+        .then((p) => ($("answered").textContent = `${p.answered} of ${p.participants} answered`))
+        .catch(() => {});
+    tick();
+    count();
+    timer = setInterval(tick, 250);
+    progressTimer = setInterval(count, 1000);
+    $("close-early").onclick = () =>
+      act(() => hostCall("POST", `/quizzes/${code}/questions/${question.question_id}/close`));
+  }
+
+  async function showReveal(question) {
+    $("reveal-title").textContent = `${heading(question)}: the answers`;
+    $("reveal-text").textContent = question.text;
+    const more = quiz.status !== "finished" && quiz.questions.some((q) => q.status === "pending");
+    $("next").textContent = more ? "Next question" : "Show the podium";
+    $("finish").hidden = quiz.status === "finished";
+    if (revealed === question.question_id) return;
+    revealed = question.question_id;
+    const list = $("distribution");
+    list.replaceChildren();
+    $("reveal-summary").textContent = "";
+    try {
+      const stats = await Live.api("GET", `/quizzes/${code}/questions/${question.question_id}/stats`);
+      for (const choice of stats.choices) {
+        const li = document.createElement("li");
+        li.className = choice.correct ? "bar correct" : "bar";
+        li.style.setProperty("--share", `${choice.percent}%`);
+        li.textContent = `${choice.correct ? "✓ " : ""}${choice.text}: ${choice.count} (${choice.percent}%)`;
+        list.appendChild(li);
+      }
+      const fastest = stats.fastest_correct
+        ? ` Fastest right answer: ${stats.fastest_correct.display_name} ` +
+          `(${(stats.fastest_correct.response_ms / 1000).toFixed(1)} s).`
+        : "";
+      $("reveal-summary").textContent =
+        `${stats.correct} of ${stats.answered} answers right (${stats.percent_correct}%).${fastest}`;
+    } catch (e) {
+      $("reveal-summary").textContent = e.message;
+      revealed = null;
+    }
+  }
+
+  async function showPodium() {
+    const board = await Live.api("GET", `/quizzes/${code}/leaderboard?limit=10`);
+    $("podium-list").replaceChildren(
+      ...board.entries.map((entry) => {
+        const li = document.createElement("li");
+        li.className = entry.rank <= 3 ? `place place-${entry.rank}` : "place";
+        li.textContent = `${entry.rank}. ${entry.display_name}: ${entry.score}`;
+        return li;
+      })
+    );
+  }
+
+  function showPlayers(board) {
+    $("player-count").textContent = String(board.total_participants);
+    $("players").replaceChildren(
+      ...board.entries.map((entry) => {
+        const li = document.createElement("li");
+        li.textContent = entry.display_name;
+        return li;
+      })
+    );
+  }
+
+  async function act(call) {
+    $("game-error").textContent = "";
+    document.querySelectorAll("#game-panel button").forEach((b) => (b.disabled = true));
+    try {
+      const answer = await call();
+      // next and finish answer with the quiz; closing a question, with the question
+      if (answer && answer.questions) render(answer);
+      else refresh();
+    } catch (e) {
+      if (e.status !== 401 && e.status !== 403) $("game-error").textContent = e.message;
+      // the state may have moved anyway (a lost response): read it again
+      refresh();
+    } finally {
+      document.querySelectorAll("#game-panel button").forEach((b) => (b.disabled = false));
+    }
+  }
+
+  function refresh() {
+    Live.api("GET", `/quizzes/${code}`).then(render).catch((e) => ($("game-error").textContent = e.message));
+  }
+
+  $("start").addEventListener("click", () => act(() => hostCall("POST", `/quizzes/${code}/next`)));
+  $("next").addEventListener("click", () => {
+    if (quiz.status === "finished") {
+      podiumShown = true;
+      render(quiz);
+    } else {
+      act(() => hostCall("POST", `/quizzes/${code}/next`));
+    }
+  });
+  $("finish").addEventListener("click", () => {
+    podiumShown = true;
+    act(() => hostCall("POST", `/quizzes/${code}/finish`));
+  });
+
+  function runQuiz() {
+    show("game-panel", true);
+    $("join-code").textContent = code;
+    $("play-url").textContent = `${window.location.host}/play?code=${code}`;
+    $("board-link").href = `/quizzes/${code}/board`;
+    $("final-board").href = `/quizzes/${code}/board`;
+    refresh();
+    Live.stream(code, {
+      limit: 100,
+      onBoard: showPlayers,
+      onQuiz: render,
+      onState: (state) => {
+        $("host-status").textContent = state === "live" ? "Live" : "Connection lost, reconnecting…";
+        if (state === "live") refresh();
+      },
+    });
+  }
+
+  function begin() {
+    if (!hostKey()) return askKey();
+    if (code) return runQuiz();
+    show("create-panel", true);
+    if (!$("questions-editor").children.length) addQuestion();
+    $("quiz-title-input").focus();
+  }
+
+  begin();
+})();
