@@ -84,6 +84,8 @@ class Settings:
     streams_per_process: int = 4000  # open at once per web process (gunicorn holds 5000)
     # reverse proxies in front of the API whose X-Forwarded-For is believed (ProxyFix)
     trusted_proxies: int = 0
+    # words a display name may not contain, one per line; empty: the built-in list
+    blocked_names_file: str = ""
     # --- operations: logs, health, metrics, Flower, Sentry, New Relic (docs/operations.md)
     log_level: str = "INFO"
     # each dependency /readyz checks gets this long to answer
@@ -179,6 +181,7 @@ class Settings:
                 environ, "QUIZ_STREAMS_PER_PROCESS", _positive_int, cls.streams_per_process
             ),
             trusted_proxies=_get(environ, "QUIZ_TRUSTED_PROXIES", _count, cls.trusted_proxies),
+            blocked_names_file=_get(environ, "QUIZ_BLOCKED_NAMES_FILE", _readable_file, ""),
             log_level=_get(environ, "QUIZ_LOG_LEVEL", _log_level, cls.log_level),
             ready_timeout_s=_get(environ, "QUIZ_READY_TIMEOUT_S", float, cls.ready_timeout_s),
             prometheus_multiproc_dir=environ.get("PROMETHEUS_MULTIPROC_DIR") or "",
@@ -297,6 +300,12 @@ def _positive_int(raw: str) -> int:
     if value < 1:
         raise ValueError("must be 1 or more")
     return value
+
+
+def _readable_file(raw: str) -> str:
+    if not os.access(raw, os.R_OK) or not os.path.isfile(raw):
+        raise ValueError("no readable file there")
+    return raw
 
 
 def _count(raw: str) -> int:

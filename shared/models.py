@@ -58,6 +58,8 @@ class Quiz(Base):
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), server_default=QuizStatus.LOBBY.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # players may join once the game has started (they start at 0)
+    allow_late_join: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
     questions: Mapped[list[Question]] = relationship(
         back_populates="quiz", order_by="Question.position", cascade="all, delete-orphan"
@@ -108,12 +110,14 @@ class Choice(Base):
 class Participant(Base):
     __tablename__ = "participants"
     __table_args__ = (
-        # display names are unique per quiz, whatever their case
+        # display names are unique per quiz among its players, whatever their case; a
+        # removed player's name is free again (unless banned: shared/quiz/players.py)
         Index(
             "uq_participants_quiz_id_display_name",
             "quiz_id",
             func.lower(text("display_name")),
             unique=True,
+            postgresql_where=text("removed_at IS NULL"),
         ),
     )
 
@@ -122,6 +126,11 @@ class Participant(Base):
     display_name: Mapped[str] = mapped_column(String(40))
     total_score: Mapped[int] = mapped_column(Integer, server_default="0")
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # set when the host removed the player: the token stops working, the answers stay
+    # (rejected as removed_player) and count for nothing
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # removed with ?ban=true: the display name cannot join this quiz again
+    banned: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class Answer(Base):

@@ -52,6 +52,11 @@ def leaderboard_version(quiz_code: str) -> str:
     return f"{_quiz(quiz_code)}:leaderboard:version"
 
 
+def leaderboard_removed(quiz_code: str) -> str:
+    """Set of the board members the host removed: updates on their way skip them."""
+    return f"{_quiz(quiz_code)}:leaderboard:removed"
+
+
 def leaderboard_staging(quiz_code: str, token: str) -> str:
     """Where a rebuild writes the board before it swaps it in; `token` keeps rebuilds apart."""
     return f"{_quiz(quiz_code)}:leaderboard:rebuild:{token}"

@@ -42,16 +42,19 @@ local function keep(ttl)
 end
 """
 
-# KEYS board, names, version; ARGV ttl, then member, total, display name for each update
-# -> -1 board missing, else how many members changed
+# KEYS board, names, version, removed; ARGV ttl, then member, total, display name for
+# each update -> -1 board missing, else how many members changed. A member the host
+# removed is never put back by an update that was on its way.
 _APPLY = (
     _INTACT
     + """
 if not intact() then return -1 end
 local changed = 0
 for i = 2, #ARGV, 3 do
-  changed = changed + redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], ARGV[i])
-  changed = changed + redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+  if redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 0 then
+    changed = changed + redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], ARGV[i])
+    changed = changed + redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+  end
 end
 if changed > 0 then redis.call('INCR', KEYS[3]) end
 keep(ARGV[1])
@@ -197,8 +200,30 @@ def apply_totals(client: redis.Redis, quiz_code: str, standings: Sequence[Standi
     args: list[Any] = [BOARD_TTL_S]
     for standing in standings:
         args += [member_of(standing.participant_id), standing.total_score, standing.display_name]
-    result = _run(client, _APPLY, 3, *_keys(quiz_code), *args)
+    removed = redis_keys.leaderboard_removed(quiz_code)
+    result = _run(client, _APPLY, 4, *_keys(quiz_code), removed, *args)
     return None if int(result) == MISSING else int(result)
+
+
+# KEYS board, names, version, removed; ARGV member, ttl -> 1 taken off the board, 0 not on it
+_REMOVE = """
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('EXPIRE', KEYS[4], ARGV[2])
+local gone = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if gone > 0 then redis.call('INCR', KEYS[3]) end
+return gone
+"""
+
+
+def remove_participant(client: redis.Redis, quiz_code: str, participant_id: int) -> bool:
+    """Take a removed player off the board for good, and tell the live pages."""
+    removed = redis_keys.leaderboard_removed(quiz_code)
+    gone = _run(
+        client, _REMOVE, 4, *_keys(quiz_code), removed, member_of(participant_id), BOARD_TTL_S
+    )
+    publish_notice(client, quiz_code, BOARD_CHANGED)
+    return bool(gone)
 
 
 def apply_total(

@@ -23,10 +23,10 @@ log = logging.getLogger(__name__)
 
 
 def standings(session: Session, quiz_pk: int) -> list[board.Standing]:
-    """Every participant of a quiz with the total PostgreSQL holds."""
+    """Every player of a quiz (not those the host removed) with the total PostgreSQL holds."""
     rows = session.execute(
         select(Participant.id, Participant.display_name, Participant.total_score).where(
-            Participant.quiz_id == quiz_pk
+            Participant.quiz_id == quiz_pk, Participant.removed_at.is_(None)
         )
     )
     return [board.Standing(r.id, r.display_name, r.total_score) for r in rows]

@@ -110,7 +110,9 @@ def leaderboard_of(
 def _standing(session: Session, quiz_pk: int, participant_id: int) -> board.Standing:
     row = session.execute(
         select(Participant.display_name, Participant.total_score).where(
-            Participant.id == participant_id, Participant.quiz_id == quiz_pk
+            Participant.id == participant_id,
+            Participant.quiz_id == quiz_pk,
+            Participant.removed_at.is_(None),
         )
     ).one_or_none()
     if row is None:

@@ -13,11 +13,12 @@ from sqlalchemy import Connection, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, Forbidden, IdempotencyKeyReused, NotFound
-from shared.models import Answer, AnswerState
+from shared.models import Answer, AnswerState, Participant
 from shared.quiz import batch_scoring
-from shared.quiz.task_status import TaskStatus
+from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER, TaskStatus
 
 answers = Answer.__table__
+participants = Participant.__table__
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,10 @@ _ACCEPT = text(
         CAST(:received_ats AS timestamptz[]), CAST(:quiz_pks AS bigint[])
     ) WITH ORDINALITY AS a (participant_id, question_id, choice_id, task_id,
                             idempotency_key, fingerprint, received_at, quiz_pk, n)
-    -- only a player of the quiz the token names, which exists: anything else is left out
-    JOIN participants p ON p.id = a.participant_id AND p.quiz_id = a.quiz_pk
+    -- only a player of the quiz the token names, who exists and was not removed by the
+    -- host: anything else is left out
+    JOIN participants p
+      ON p.id = a.participant_id AND p.quiz_id = a.quiz_pk AND p.removed_at IS NULL
     ORDER BY a.n
     ON CONFLICT DO NOTHING
     RETURNING id, task_id
@@ -131,6 +134,12 @@ def resolve_stored(
 ) -> Acceptance:
     """What a submission the INSERT left out is, by the answers stored before it: a replay
     (the first one's task id), a key reused with another body, or a second answer."""
+    removed_at = conn.execute(
+        select(participants.c.removed_at).where(participants.c.id == submission.participant_id)
+    ).scalar()
+    if removed_at is not None:
+        conn.rollback()
+        raise Forbidden(REJECT_MESSAGES[REMOVED_PLAYER])
     rows = conn.execute(
         select(
             answers.c.id,

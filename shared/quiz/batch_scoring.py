@@ -26,7 +26,14 @@ from shared.events import LEADERBOARD_QUEUE, leaderboard_update
 from shared.models import Answer, AnswerState, Choice, Participant, Question, Quiz
 from shared.quiz import scoring
 from shared.quiz.outbox import add_events
-from shared.quiz.task_status import STATUS_COLUMNS, TaskState, TaskStatus, result_of, status_of
+from shared.quiz.task_status import (
+    REMOVED_PLAYER,
+    STATUS_COLUMNS,
+    TaskState,
+    TaskStatus,
+    result_of,
+    status_of,
+)
 
 answers = Answer.__table__
 questions = Question.__table__
@@ -77,6 +84,9 @@ def score_answers(
             outcome.statuses[row.id] = status_of(row)
         elif row.id in poison:
             rejected[row.id] = "too_many_attempts"
+        elif row.removed_at is not None:
+            # the host removed the player while the answer waited for a worker
+            rejected[row.id] = REMOVED_PLAYER
         elif row.choice_question_id != row.question_id or row.opened_at is None:
             rejected[row.id] = "choice_not_in_question"
         else:
@@ -105,6 +115,7 @@ def _lock(conn: Connection, answer_ids: Sequence[int]) -> list[Any]:
                 choices.c.question_id.label("choice_question_id"),
                 choices.c.is_correct,
                 participants.c.display_name,
+                participants.c.removed_at,
                 quizzes.c.code.label("quiz_code"),
             )
             .join(questions, questions.c.id == answers.c.question_id)

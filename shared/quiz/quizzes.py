@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import Conflict, NotFound
 from shared.leaderboard.board import QUIZ_CHANGED, publish_notice
-from shared.models import Choice, Participant, Question, QuestionStatus, Quiz, QuizStatus
+from shared.models import Choice, Question, QuestionStatus, Quiz, QuizStatus
 from shared.quiz import game
 from shared.quiz.state import mark_quiz_changing, quiz_state_of, save_quiz_state
 
@@ -47,6 +47,8 @@ class QuestionSpec:
 class QuizSpec:
     title: str
     questions: Sequence[QuestionSpec] = field(default_factory=tuple)
+    # players may join after the first question opened (they start at 0)
+    allow_late_join: bool = True
 
 
 def normalize_code(quiz_code: str) -> str:
@@ -61,7 +63,12 @@ def new_join_code() -> str:
 def create_quiz(session: Session, spec: QuizSpec) -> Quiz:
     """Store a quiz under a fresh join code (retrying the rare code collision)."""
     for _ in range(10):
-        quiz = Quiz(code=new_join_code(), title=spec.title, status=QuizStatus.LOBBY.value)
+        quiz = Quiz(
+            code=new_join_code(),
+            title=spec.title,
+            status=QuizStatus.LOBBY.value,
+            allow_late_join=spec.allow_late_join,
+        )
         quiz.questions = [
             Question(
                 position=position,
@@ -238,27 +245,3 @@ def _settled(session: Session, client: redis.Redis, quiz: Quiz) -> None:
     save_quiz_state(client, quiz_state_of(quiz))
     session.commit()  # ends the row lock
     publish_notice(client, quiz.code, QUIZ_CHANGED)
-
-
-def join_quiz(session: Session, quiz_code: str, display_name: str) -> Participant:
-    """Add a participant; display names are unique per quiz, ignoring case."""
-    quiz = get_quiz(session, quiz_code)
-    if quiz.status == QuizStatus.FINISHED:
-        raise Conflict(f"quiz {quiz.code} has finished")
-    name = " ".join(display_name.split())
-    taken = session.scalar(
-        select(Participant.id).where(
-            Participant.quiz_id == quiz.id, func.lower(Participant.display_name) == name.lower()
-        )
-    )
-    if taken is not None:
-        raise Conflict(f"display name {name!r} is taken in this quiz")
-    participant = Participant(quiz_id=quiz.id, display_name=name, total_score=0)
-    try:
-        with session.begin_nested():
-            session.add(participant)
-    except IntegrityError:
-        # two players asked for the same name at the same moment
-        raise Conflict(f"display name {name!r} is taken in this quiz") from None
-    session.commit()
-    return participant

@@ -119,7 +119,9 @@ def question_stats(
     if kept:
         return json.loads(kept)
     participants = session.scalar(
-        select(func.count()).select_from(Participant).where(Participant.quiz_id == quiz.id)
+        select(func.count())
+        .select_from(Participant)
+        .where(Participant.quiz_id == quiz.id, Participant.removed_at.is_(None))
     )
     rows = session.execute(
         select(
@@ -157,7 +159,9 @@ def answer_progress(session: Session, quiz_code: str, question_id: int) -> dict[
         .where(Answer.question_id == question.id, Answer.state.in_(COUNTED))
     )
     participants = session.scalar(
-        select(func.count()).select_from(Participant).where(Participant.quiz_id == quiz.id)
+        select(func.count())
+        .select_from(Participant)
+        .where(Participant.quiz_id == quiz.id, Participant.removed_at.is_(None))
     )
     return {
         "question_id": question.id,

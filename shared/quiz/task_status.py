@@ -81,10 +81,14 @@ def load_task_status(client: redis.Redis, task_id: str) -> TaskStatus | None:
 
 # --- derived from the answer row in PostgreSQL ----------------------------------------------
 
+# why an answer of a player the host removed counts for nothing (shared/quiz/players.py)
+REMOVED_PLAYER = "removed_player"
+
 REJECT_MESSAGES = {
     "rejected": "the answer was rejected",
     "choice_not_in_question": "the choice does not belong to the question",
     "too_many_attempts": "scoring failed repeatedly; the answer was set aside",
+    REMOVED_PLAYER: "the host removed this player from the quiz",
 }
 
 # what a poller needs of an answer to say how its task ended

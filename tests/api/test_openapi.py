@@ -40,8 +40,17 @@ EXPECTED_STATUSES = {
         "404",
         *BACKING,
     },
+    ("/api/v1/quizzes/{quiz_id}/participants/{participant_id}", "delete"): {
+        "204",
+        "401",
+        "403",
+        "404",
+        "422",
+        *BACKING,
+    },
     ("/api/v1/quizzes/{quiz_id}/participants", "post"): {
         "201",
+        "403",
         "404",
         "409",
         *BODY,

@@ -1,8 +1,9 @@
-"""Participants: join a quiz by its code and a display name."""
+"""Participants: join a quiz by its code and a display name; the host removes one."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.exceptions
@@ -10,16 +11,22 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.leaderboard import service as leaderboard
-from shared.quiz import quizzes
+from shared.quiz import players, quizzes
 from shared.tokens import issue_participant_token
 from web import rate_limits
-from web.api.responses import BACKING, BODY, LIMITED, shared_errors
-from web.api.schemas import ErrorSchema, JoinSchema, ParticipantJoinedSchema
+from web.api.responses import BACKING, BODY, HOST_KEY, LIMITED, shared_errors
+from web.api.schemas import ErrorSchema, JoinSchema, ParticipantJoinedSchema, RemovalArgsSchema
+from web.auth import host_required
 from web.db import get_session, resources
 
 log = logging.getLogger(__name__)
 
-blp = Blueprint("participants", __name__, url_prefix="/api/v1/quizzes", description="Join a quiz.")
+blp = Blueprint(
+    "participants",
+    __name__,
+    url_prefix="/api/v1/quizzes",
+    description="Join a quiz; the host removes a player.",
+)
 
 
 @blp.route("/<join_code:quiz_id>/participants")
@@ -27,25 +34,67 @@ class Participants(MethodView):
     @rate_limits.joins
     @blp.arguments(JoinSchema())
     @blp.response(201, ParticipantJoinedSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="the host banned this display name")
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
-    @blp.alt_response(409, schema=ErrorSchema, description="name taken, or the quiz has finished")
-    @blp.alt_response(422, schema=ErrorSchema, description="the display name is not valid")
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="name taken, the quiz has finished, or it has started and takes no late "
+        "players",
+    )
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="the display name is not valid, or not allowed"
+    )
     @shared_errors(blp, *BODY, *LIMITED, *BACKING)
     def post(self, body: dict[str, Any], quiz_id: str) -> dict[str, Any]:
         """Join a quiz
 
         Answers with the participant's id and a signed token, bound to this quiz and this
         participant, to send as `Authorization: Bearer <token>` when answering. Display
-        names are unique within a quiz, ignoring case.
+        names are unique among the quiz's players, ignoring case, and may not contain a
+        word of the blocked list (QUIZ_BLOCKED_NAMES_FILE). A player may join after the
+        game started unless the quiz says `allow_late_join: false`; they start at 0.
         """
         session = get_session()
-        participant = quizzes.join_quiz(session, quiz_id, body["display_name"])
+        settings = resources().settings
+        participant = players.join_quiz(
+            session,
+            quiz_id,
+            body["display_name"],
+            players.blocked_words(settings.blocked_names_file),
+        )
         token = issue_participant_token(
-            resources().settings.secret_key, quizzes.normalize_code(quiz_id), participant.id
+            settings.secret_key, quizzes.normalize_code(quiz_id), participant.id
         )
         joined = {"id": participant.id, "display_name": participant.display_name, "token": token}
         put_on_board(quiz_id, participant.id, participant.display_name)
         return joined
+
+
+@blp.route("/<join_code:quiz_id>/participants/<int:participant_id>")
+class ParticipantById(MethodView):
+    @host_required
+    @blp.arguments(RemovalArgsSchema(), location="query")
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description="no such player in this quiz")
+    @blp.alt_response(422, schema=ErrorSchema, description="`ban` is not true or false")
+    @blp.doc(security=[{"hostKey": []}])
+    @shared_errors(blp, *HOST_KEY, *BACKING)
+    def delete(self, args: dict[str, Any], quiz_id: str, participant_id: int) -> None:
+        """Remove a player
+
+        Their token stops working (403), they leave the board, and their answers stay
+        stored but count for nothing. With `ban=true` their display name cannot join this
+        quiz again. Removing a removed player again changes nothing (but can add the ban).
+        """
+        players.remove_participant(
+            get_session(),
+            resources().redis,
+            quiz_id,
+            participant_id,
+            datetime.now(UTC),
+            ban=args["ban"],
+        )
 
 
 def put_on_board(quiz_id: str, participant_id: int, display_name: str) -> None:

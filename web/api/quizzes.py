@@ -41,6 +41,7 @@ def quiz_spec(body: dict[str, Any]) -> quizzes.QuizSpec:
             )
             for q in body["questions"]
         ],
+        allow_late_join=body["allow_late_join"],
     )
 
 

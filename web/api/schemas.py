@@ -105,6 +105,10 @@ class QuizCreateSchema(Schema):
     questions = fields.List(
         fields.Nested(QuestionCreateSchema), required=True, validate=validate.Length(min=1, max=100)
     )
+    allow_late_join = fields.Boolean(
+        load_default=True,
+        metadata={"description": "players may join once the game has started (at 0 points)"},
+    )
 
 
 # --- reading a quiz ------------------------------------------------------------------
@@ -148,6 +152,7 @@ class QuizSchema(Schema):
         }
     )
     questions = fields.List(fields.Nested(QuestionSchema))
+    allow_late_join = fields.Boolean()
     server_time = fields.Function(
         lambda _quiz: datetime.now(UTC).isoformat(),
         dump_only=True,
@@ -216,6 +221,13 @@ class JoinSchema(Schema):
         required=True,
         validate=[validate.Length(min=1, max=40), not_blank, one_line],
         metadata={"description": VISIBLE_TEXT},
+    )
+
+
+class RemovalArgsSchema(Schema):
+    ban = fields.Boolean(
+        load_default=False,
+        metadata={"description": "also refuse this display name in the quiz from now on"},
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shared.events import leaderboard_update
 from shared.leaderboard import board
 from shared.models import Participant
-from shared.quiz import quizzes
+from shared.quiz import players, quizzes
 
 
 def make_quiz(session: Session, names: list[str]) -> tuple[str, dict[str, int]]:
@@ -29,7 +29,7 @@ def make_quiz(session: Session, names: list[str]) -> tuple[str, dict[str, int]]:
         ),
     )
     session.commit()
-    ids = {name: quizzes.join_quiz(session, quiz.code, name).id for name in names}
+    ids = {name: players.join_quiz(session, quiz.code, name).id for name in names}
     return quiz.code, ids
 
 
