@@ -252,6 +252,21 @@ class StreamHeadersSchema(Schema):
     )
 
 
+class StreamEventSchema(Schema):
+    """One event of a leaderboard stream: before 3.2, OpenAPI describes an event stream by
+    the schema of each of its events (fields as the EventSource API reads them)."""
+
+    event = fields.String(required=True, metadata={"enum": ["leaderboard", "quiz"]})
+    id = fields.String(metadata={"description": "the board's `version` (leaderboard events)"})
+    data = fields.String(
+        required=True,
+        metadata={
+            "description": "one line of JSON: the board as GET …/leaderboard answers it "
+            "(`leaderboard`), or the quiz as GET /quizzes/{quiz_id} does (`quiz`)"
+        },
+    )
+
+
 class LeaderboardEntrySchema(Schema):
     rank = fields.Integer(metadata={"description": "equal scores share a rank: 1, 2, 2, 4"})
     participant_id = fields.Integer()
