@@ -5,7 +5,7 @@ import re
 import jsonschema
 import pytest
 
-from tests.helpers import HOST, create_quiz, quiz_body
+from tests.helpers import HOST, create_quiz, join, open_question, quiz_body, submit
 
 BODY = {"400", "413", "422"}
 BACKING = {"503"}
@@ -141,3 +141,24 @@ def test_the_document_tells_a_valid_display_name_as_the_api_does(client, name, v
     assert jsonschema.Draft7Validator(schema).is_valid({"display_name": name}) is valid
     response = client.post(path.format(quiz_id=quiz["quiz_id"]), json={"display_name": name})
     assert response.status_code == (201 if valid else 422), response.json
+
+
+@pytest.mark.parametrize(
+    ("key", "valid"),
+    [("ann-q1", True), ("~" * 255, True), ("", False), ("x" * 256, False), ("a b", False)],
+)
+def test_the_document_tells_a_valid_idempotency_key_as_the_api_does(client, key, valid):
+    quiz = create_quiz(client, questions=1)
+    question = quiz["questions"][0]
+    open_question(client, quiz["quiz_id"], question["question_id"])
+    player = join(client, quiz["quiz_id"], "Ann")
+    path = "/api/v1/quizzes/{quiz_id}/answers"
+    (header,) = [
+        p
+        for p in client.get("/openapi.json").json["paths"][path]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    ]
+    assert jsonschema.Draft7Validator(header["schema"]).is_valid(key) is valid
+    choice_id = question["choices"][0]["choice_id"]
+    response = submit(client, quiz["quiz_id"], player, question["question_id"], choice_id, key)
+    assert response.status_code == (202 if valid else 422), response.json
