@@ -31,6 +31,7 @@ from scripts.processes import BIN, ROOT, Process, free_port
 from shared.config import Settings
 from tests.helpers import TEST_HOST_KEY, quiz_body
 from tests.live_stack import stack_settings, start_consumer, start_web, start_worker
+from web.api.schemas import MAX_TIME_LIMIT_S
 
 CONFIG = ROOT / "schemathesis.toml"
 # a fixed seed: the same run generates the same requests, so a failure can be replayed
@@ -134,7 +135,9 @@ def call(base_url: str, method: str, path: str, body: Any = None, **headers: str
 def seed(base_url: str) -> Seeded:
     """A quiz whose first question is open, a participant of it, and a spare quiz."""
     host = {"X-Host-Key": TEST_HOST_KEY}
-    quiz = call(base_url, "POST", "/api/v1/quizzes", quiz_body(questions=3), **host)
+    # the longest timer there is: the question stays open for the whole campaign
+    body = quiz_body(questions=3, time_limit_s=MAX_TIME_LIMIT_S)
+    quiz = call(base_url, "POST", "/api/v1/quizzes", body, **host)
     spare = call(base_url, "POST", "/api/v1/quizzes", quiz_body(questions=3), **host)
     quiz_id, question_id = quiz["quiz_id"], quiz["questions"][0]["question_id"]
     joined = call(
