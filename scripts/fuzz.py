@@ -258,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
             base_url, started = start_stack(settings, work_dir)
             try:
                 seeded = seed(base_url)
+                print(
+                    f"fuzz: stack on {base_url}, quiz {seeded.quiz_id}: schemathesis runs",
+                    flush=True,
+                )
                 web = started[-1]
                 outcome = campaign(base_url, web, seeded, work_dir, args.max_examples, args.seed)
             finally:
