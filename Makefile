@@ -15,7 +15,7 @@ ARGS ?=
 QUICK ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services migrate run test test-rabbitmq lint reformat bench clean distclean
+.PHONY: help venv services migrate run test test-rabbitmq fuzz lint reformat bench clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
@@ -48,6 +48,9 @@ test: venv ## Run the test suite (T=path or pytest arguments, e.g. T=tests/unit)
 
 test-rabbitmq: venv ## Run the integration tests with RabbitMQ as the broker (RABBITMQ_URL)
 	@$(SERVICES_ENV) && $(PY) scripts/rabbitmq_pass.py $(T)
+
+fuzz: venv ## Fuzz the API of a stack of its own with schemathesis: every check and phase
+	@$(SERVICES_ENV) && $(PY) -m scripts.fuzz $(ARGS)
 
 lint: venv ## Check lint, formatting and the Dockerfiles
 	$(VENV)/bin/ruff check .

@@ -98,13 +98,16 @@ def self_cpu_s() -> float:
 
 
 class Servers:
-    """The bench's Redis server and PostgreSQL database, shared by both stacks."""
+    """The bench's Redis server and PostgreSQL database, shared by both stacks.
 
-    def __init__(self, work_dir: Path) -> None:
+    `make fuzz` (scripts/fuzz.py) uses them too, with its own `label` in the database name.
+    """
+
+    def __init__(self, work_dir: Path, label: str = "bench") -> None:
         self.work_dir = work_dir
         base = Settings.from_env()
         self.redis = RedisServer(work_dir)
-        self.db_name = f"quiz_bench_{os.getpid()}"
+        self.db_name = f"quiz_{label}_{os.getpid()}"
         url = make_url(base.database_url)
         self.admin_url = url.set(database="postgres")
         self.database_url = url.set(database=self.db_name).render_as_string(hide_password=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -20,10 +19,10 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
-from shared.config import Environment, Settings
+from shared.config import Settings
 from shared.db import make_engine, make_session_factory
 from shared.resources import make_redis
-from tests.helpers import TEST_HOST_KEY, TEST_SECRET_KEY
+from tests.live_stack import stack_settings
 from tests.rabbitmq import broker_url_for_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,16 +90,7 @@ def with_redis_db(url: str, db_index: int) -> str:
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str) -> Settings:
-    return replace(
-        Settings(),
-        env=Environment.TESTING,
-        database_url=database_url,
-        redis_url=redis_url,
-        celery_broker_url=broker_url_for_test(redis_url),
-        host_key=TEST_HOST_KEY,
-        secret_key=TEST_SECRET_KEY,
-        db_pool_size=5,
-    )
+    return stack_settings(database_url, redis_url, broker_url_for_test(redis_url))
 
 
 @pytest.fixture

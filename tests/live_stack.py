@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from scripts.processes import (
@@ -27,7 +28,7 @@ from scripts.processes import (
     wait_for,
 )
 from scripts.rabbitmq_pass import problem
-from shared.config import Settings
+from shared.config import Environment, Settings
 from tests.helpers import TEST_HOST_KEY, TEST_SECRET_KEY
 
 # the process helpers live in scripts/processes.py; tests import them from here too
@@ -38,6 +39,7 @@ __all__ = [
     "RabbitServer",
     "environment",
     "free_port",
+    "stack_settings",
     "port_open",
     "start_consumer",
     "start_web",
@@ -55,6 +57,20 @@ FOREIGN_NAMES = {
     "PORT",
     "SOURCE_COMMIT",
 }
+
+
+def stack_settings(database_url: str, redis_url: str, broker_url: str) -> Settings:
+    """Settings for a database, Redis DB and broker of a test's own (or `make fuzz`'s)."""
+    return replace(
+        Settings(),
+        env=Environment.TESTING,
+        database_url=database_url,
+        redis_url=redis_url,
+        celery_broker_url=broker_url,
+        host_key=TEST_HOST_KEY,
+        secret_key=TEST_SECRET_KEY,
+        db_pool_size=5,
+    )
 
 
 def environment(settings: Settings, **overrides: object) -> dict[str, str]:

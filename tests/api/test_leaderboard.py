@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 
+import jsonschema
 import pytest
 
 from shared import redis_keys
@@ -378,3 +379,20 @@ def test_the_live_pages_are_served_without_outside_resources(client):
         assert response.status_code == 200, asset
         assert "https://" not in response.get_data(as_text=True)
         response.close()
+
+
+def test_each_event_of_the_stream_is_what_the_document_says(client, consumer, stream):
+    quiz = create_quiz(client)
+    join(client, quiz["quiz_id"], "Ann")
+    live = stream(quiz["quiz_id"])
+    snapshot = live.next_event()
+    open_question(client, quiz["quiz_id"], quiz["questions"][0]["question_id"])
+    opened = live.next_event()
+    spec = client.get("/openapi.json").json
+    operation = spec["paths"]["/api/v1/quizzes/{quiz_id}/leaderboard/stream"]["get"]
+    schema = operation["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    validator = jsonschema.Draft7Validator({**schema, "components": spec["components"]})
+    for fields in (snapshot, opened):
+        # the event as a client's EventSource sees it: `data` is the line of JSON
+        validator.validate({**fields, "data": json.dumps(fields["data"])})
+    assert (snapshot["event"], opened["event"]) == ("leaderboard", "quiz")

@@ -33,7 +33,7 @@ IDEMPOTENCY_KEY_DOC = {
     "in": "header",
     "name": IDEMPOTENCY_KEY_HEADER,
     "required": False,
-    "schema": {"type": "string", "maxLength": 255},
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN.pattern},
     "description": (
         "Makes retries safe: the same key with the same body answers 202 with the same task "
         "id and `Idempotent-Replayed: true`; with another body, 422. Scoped to the "

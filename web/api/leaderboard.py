@@ -19,6 +19,7 @@ from web.api.schemas import (
     LeaderboardQueryArgsSchema,
     LeaderboardSchema,
     QuizSchema,
+    StreamEventSchema,
     StreamHeadersSchema,
 )
 from web.boards import BoardRenderer
@@ -117,12 +118,13 @@ class LeaderboardStream(MethodView):
     @blp.arguments(StreamHeadersSchema(), location="headers")
     @blp.response(
         200,
-        {"type": "string", "format": "text/event-stream"},
+        StreamEventSchema,
         content_type="text/event-stream",
         description=(
             "`event: leaderboard` with the fields of GET …/leaderboard (its `id` is the "
             "board's `version`); `event: quiz` with the quiz when a question opens or "
-            "closes; `: heartbeat` comments while nothing happens."
+            "closes; `: heartbeat` comments while nothing happens. The schema is that of "
+            "each event."
         ),
     )
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")

@@ -48,6 +48,28 @@ def lines(value: str) -> None:
 
 VISIBLE_TEXT = "visible text: not only spaces, no control characters"
 
+# The same rules as JSON Schema patterns, so the OpenAPI says what the validators above
+# refuse and a client (or a generator such as schemathesis) can tell valid text from the
+# document alone. tests/unit/web/test_text_patterns.py checks them against the validators.
+# Category Cc; lone surrogates (Cs), which the validators refuse too, are left out: they
+# are not UTF-8, and regex engines that work on UTF-8 (jsonschema-rs) refuse such a class.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_CONTROLS_BUT_BREAKS = r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # the same but \t and \n
+# what str.strip() strips (str.isspace()), control characters aside
+_SPACES = r"\t\n \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# the end of the text, in ECMA and Python regexes alike (Python's `$` also matches before a
+# final newline, so a Python-based generator would send "text\n" as valid)
+_END = r"(?![\s\S])"
+
+
+def _text_pattern(refused: str) -> str:
+    """Only allowed characters, and one that is not a space at least."""
+    return f"^[^{refused}]*[^{refused}{_SPACES}][^{refused}]*{_END}"
+
+
+ONE_LINE_PATTERN = _text_pattern(_CONTROLS)
+LINES_PATTERN = _text_pattern(_CONTROLS_BUT_BREAKS)
+
 
 # flask-smorest's own error body: {code, status, message, errors?}
 ErrorSchema = flask_smorest.error_handler.ErrorSchema
@@ -60,7 +82,7 @@ class ChoiceCreateSchema(Schema):
     text = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=200), not_blank, one_line],
-        metadata={"description": VISIBLE_TEXT},
+        metadata={"description": VISIBLE_TEXT, "pattern": ONE_LINE_PATTERN},
     )
     correct = fields.Boolean(required=True)
 
@@ -69,7 +91,10 @@ class QuestionCreateSchema(Schema):
     text = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=500), not_blank, lines],
-        metadata={"description": "not only spaces; newlines and tabs, no other control characters"},
+        metadata={
+            "description": "not only spaces; newlines and tabs, no other control characters",
+            "pattern": LINES_PATTERN,
+        },
     )
     time_limit_s = fields.Integer(
         strict=True,
@@ -87,7 +112,11 @@ class QuestionCreateSchema(Schema):
         fields.Nested(ChoiceCreateSchema),
         required=True,
         validate=validate.Length(min=2, max=6),
-        metadata={"description": "2 to 6 choices, at least one of them correct"},
+        metadata={
+            "description": "2 to 6 choices, at least one of them correct",
+            # "not every choice is wrong": OpenAPI 3.0 has no `contains`
+            "not": {"items": {"properties": {"correct": {"enum": [False]}}}},
+        },
     )
 
     @validates_schema
@@ -100,7 +129,7 @@ class QuizCreateSchema(Schema):
     title = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=200), not_blank, one_line],
-        metadata={"description": VISIBLE_TEXT},
+        metadata={"description": VISIBLE_TEXT, "pattern": ONE_LINE_PATTERN},
     )
     questions = fields.List(
         fields.Nested(QuestionCreateSchema), required=True, validate=validate.Length(min=1, max=100)
@@ -220,7 +249,7 @@ class JoinSchema(Schema):
     display_name = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=40), not_blank, one_line],
-        metadata={"description": VISIBLE_TEXT},
+        metadata={"description": VISIBLE_TEXT, "pattern": ONE_LINE_PATTERN},
     )
 
 
@@ -292,6 +321,21 @@ class StreamHeadersSchema(Schema):
             "description": "sent by browsers when they reconnect: the `id` of the last event "
             "they got (the board's `version`). When the board has not changed since, the "
             "stream skips the snapshot; otherwise it starts with a fresh one."
+        },
+    )
+
+
+class StreamEventSchema(Schema):
+    """One event of a leaderboard stream: before 3.2, OpenAPI describes an event stream by
+    the schema of each of its events (fields as the EventSource API reads them)."""
+
+    event = fields.String(required=True, metadata={"enum": ["leaderboard", "quiz"]})
+    id = fields.String(metadata={"description": "the board's `version` (leaderboard events)"})
+    data = fields.String(
+        required=True,
+        metadata={
+            "description": "one line of JSON: the board as GET …/leaderboard answers it "
+            "(`leaderboard`), or the quiz as GET /quizzes/{quiz_id} does (`quiz`)"
         },
     )
 
