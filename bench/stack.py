@@ -98,14 +98,16 @@ def self_cpu_s() -> float:
 
 
 class Servers:
-    """The bench's Redis server and PostgreSQL database, shared by both stacks."""
+    """The bench's Redis server and PostgreSQL database, shared by both stacks.
 
-    def __init__(self, work_dir: Path) -> None:
+    The database is made on the server of `server_url`, DATABASE_URL's by default.
+    """
+
+    def __init__(self, work_dir: Path, server_url: str | None = None) -> None:
         self.work_dir = work_dir
-        base = Settings.from_env()
         self.redis = RedisServer(work_dir)
         self.db_name = f"quiz_bench_{os.getpid()}"
-        url = make_url(base.database_url)
+        url = make_url(server_url or Settings.from_env().database_url)
         self.admin_url = url.set(database="postgres")
         self.database_url = url.set(database=self.db_name).render_as_string(hide_password=False)
 
