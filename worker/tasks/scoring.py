@@ -61,6 +61,17 @@ class BatchTask(QuizTask, Batches):
     flush_every = 100
     flush_interval = 0.05
 
+    def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:
+        # The consumer makes its strategies again each time it (re)connects to the broker,
+        # after Celery (5.6) cleared the event loop's timers on the connection error: the
+        # flush timer celery-batches armed is gone, yet its handle would keep it from
+        # arming another, and a batch short of `flush_every` would wait for more messages
+        # forever. Forget it: the next message arms a new one.
+        if self._tref is not None:
+            self._tref.cancel()
+            self._tref = None
+        return super().Strategy(task, app, consumer)
+
     def flush(self, requests: Sequence[Any]) -> Any:
         # celery-batches' own flush, with the batch's messages acknowledged together
         # (worker/acks.py), and an error callback: its pool call acknowledges on return
