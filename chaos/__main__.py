@@ -54,8 +54,19 @@ and Redis directly, not through the project's code:
 - **recovery s**: from the end of the fault until every answer is scored and the board
   equals PostgreSQL, participant by participant.
 
-A row passes with 0 in every count and a recovery within {RECOVERY_LIMIT_S:.0f} s. Each
-fault also has a focused regression test in `make test` (tests/integration/).
+A row passes with 0 in every count and a recovery within {RECOVERY_LIMIT_S:.0f} s. When the
+burst outlasts the fault, the recovery includes the rest of the burst. Each fault also has
+a focused regression test in `make test` (tests/integration/).
+
+The faults (chaos/faults.py): the busiest Celery pool child, or the worker's main process,
+killed with SIGKILL; the stack's Redis (broker, results, locks, boards: one server) stopped
+with `SHUTDOWN` or SIGKILL and started again, without persistence (as the machine's own
+Redis runs) or with an append-only file (`appendfsync everysec`: a hard kill may lose the
+last second of writes, which PostgreSQL, the truth, makes good), and restarted ten times in
+a row; PostgreSQL stopped with `pg_ctl stop -m immediate` for 20 s; the leaderboard consumer
+killed while it applies events; `FLUSHDB` while every process stays up; and, instead of a
+fault, ten players each sending 50 identical submissions at once (same token and body, half
+of them with one Idempotency-Key), of which exactly one may count.
 """
 
 
