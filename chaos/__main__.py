@@ -32,7 +32,7 @@ DOC = ROOT / "docs" / "reliability.md"
 INTRO = f"""\
 # Reliability under faults
 
-`make chaos` (`python -m chaos`, about ten minutes on two cores; `--quick` for a smoke
+`make chaos` (`python -m chaos`, about five minutes on two cores; `--quick` for a smoke
 run) starts a PostgreSQL cluster and a Redis of its own on free ports, and the processes
 of `make run` against them (web, worker, beat, leaderboard consumer, Flower). For each
 fault below it creates a fresh quiz, has every player answer each of its questions (a
