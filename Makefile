@@ -15,7 +15,7 @@ ARGS ?=
 QUICK ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services migrate run test test-rabbitmq fuzz lint reformat bench clean distclean
+.PHONY: help venv services migrate run test test-rabbitmq fuzz lint reformat bench chaos clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
@@ -63,6 +63,10 @@ reformat: venv ## Format the code and apply ruff's safe fixes
 
 bench: venv ## Benchmark a stack of its own against floors (QUICK=1: under two minutes)
 	@$(SERVICES_ENV) && $(PY) -m bench $(if $(QUICK),--quick) $(ARGS)
+
+# its own PostgreSQL cluster and Redis on free ports: nothing of services.py's is needed
+chaos: venv ## Inject every fault into a stack of its own, check, write docs/reliability.md (QUICK=1: smoke run)
+	@$(PY) -m chaos $(if $(QUICK),--quick) $(ARGS)
 
 clean: ## Stop the servers this project started and remove .run/ and caches
 	@[ ! -d .run ] || $(ANY_PY) scripts/services.py stop

@@ -243,20 +243,21 @@ async def send_burst(
     players: list[tuple[int, str]],
     bodies: list[dict[str, int]],
     concurrency: int,
+    keys: list[str | None] | None = None,
 ) -> Burst:
-    """Every player's answer, as fast as the API takes them, `concurrency` in flight."""
+    """Every player's answer, as fast as the API takes them, `concurrency` in flight;
+    `keys[n]`, when given, is the n-th submission's Idempotency-Key."""
     burst = Burst(replies=[None] * len(players))  # type: ignore[list-item]
     url = f"{base_url}/api/v1/quizzes/{code}/answers"
     async with http.session(concurrency) as client:
 
         async def submit(n: int) -> None:
             _, token = players[n]
+            headers = {"Authorization": f"Bearer {token}"}
+            if keys and keys[n]:
+                headers["Idempotency-Key"] = keys[n]
             burst.replies[n] = await http.call(
-                client,
-                "POST",
-                url,
-                payload=bodies[n],
-                headers={"Authorization": f"Bearer {token}"},
+                client, "POST", url, payload=bodies[n], headers=headers
             )
 
         burst.started_at = time.perf_counter()

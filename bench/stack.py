@@ -100,15 +100,17 @@ def self_cpu_s() -> float:
 class Servers:
     """The bench's Redis server and PostgreSQL database, shared by both stacks.
 
-    `make fuzz` (scripts/fuzz.py) uses them too, with its own `label` in the database name.
+    `make fuzz` (scripts/fuzz.py) uses them too, with its own `label` in the database name;
+    the database is made on the server of `server_url`, DATABASE_URL's by default.
     """
 
-    def __init__(self, work_dir: Path, label: str = "bench") -> None:
+    def __init__(
+        self, work_dir: Path, label: str = "bench", server_url: str | None = None
+    ) -> None:
         self.work_dir = work_dir
-        base = Settings.from_env()
         self.redis = RedisServer(work_dir)
         self.db_name = f"quiz_{label}_{os.getpid()}"
-        url = make_url(base.database_url)
+        url = make_url(server_url or Settings.from_env().database_url)
         self.admin_url = url.set(database="postgres")
         self.database_url = url.set(database=self.db_name).render_as_string(hide_password=False)
 

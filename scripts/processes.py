@@ -173,11 +173,16 @@ class Process:
 
 
 class RedisServer:
-    """A redis-server of the caller's own on a free port: it may be stopped and restarted."""
+    """A redis-server of the caller's own on a free port: it may be stopped and restarted.
 
-    def __init__(self, log_dir: Path) -> None:
+    It keeps nothing on disk, like the machine's own, unless `appendonly` is set: then a
+    restart reads back its append-only file (in `log_dir`).
+    """
+
+    def __init__(self, log_dir: Path, appendonly: bool = False) -> None:
         self.port = free_port()
         self.log_dir = log_dir
+        self.appendonly = appendonly
         self.process: Process | None = None
 
     @property
@@ -189,7 +194,7 @@ class RedisServer:
         if binary is None:
             raise AssertionError("redis-server is not on PATH (apt-get install redis-server)")
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--dir", str(self.log_dir)]
+        args += ["--appendonly", "yes" if self.appendonly else "no", "--dir", str(self.log_dir)]
         self.process = Process(f"redis-{self.port}", args, dict(os.environ), self.log_dir)
         self.process.wait_until(lambda: port_open(self.port), f"redis on {self.port}")
 

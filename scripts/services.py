@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -108,16 +109,31 @@ def apt_install(package: str) -> bool:
 # --- PostgreSQL ---------------------------------------------------------------------
 
 
-def pg_home() -> Path:
-    return PG_DIR.resolve()
+@dataclass(frozen=True)
+class Cluster:
+    """A PostgreSQL cluster this project runs: its directory under .run/ and its port.
+
+    The project-local one is `LOCAL`; `make chaos` runs one of its own beside it, to stop
+    and start it at will.
+    """
+
+    directory: Path  # owned by the server's user, or a link to a directory it owns
+    port: int
+
+    @property
+    def home(self) -> Path:
+        return self.directory.resolve()
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "server.log"
 
 
-def pg_data() -> Path:
-    return pg_home() / "data"
-
-
-def pg_log() -> Path:
-    return pg_home() / "server.log"
+LOCAL = Cluster(PG_DIR, LOCAL_PG_PORT)
 
 
 def libpq_url(url: str) -> str:
@@ -197,10 +213,10 @@ def pg_major(bin_dir: Path) -> str:
     return match.group(1) if match else ""
 
 
-def pick_pg_bin_dir() -> Path | None:
+def pick_pg_bin_dir(cluster: Cluster = LOCAL) -> Path | None:
     """The binaries that can run the existing cluster, or the newest ones for a new cluster."""
     dirs = pg_bin_dirs()
-    version_file = pg_data() / "PG_VERSION"
+    version_file = cluster.data / "PG_VERSION"
     if not version_file.exists():
         return dirs[0] if dirs else None
     wanted = version_file.read_text().strip()
@@ -209,7 +225,7 @@ def pick_pg_bin_dir() -> Path | None:
             return bin_dir
     if dirs:
         raise ServiceError(
-            f"The project-local PostgreSQL cluster in {pg_data()} was made by PostgreSQL {wanted}, "
+            f"The PostgreSQL cluster in {cluster.data} was made by PostgreSQL {wanted}, "
             f"whose binaries are not installed: run `make clean` to drop it and start afresh."
         )
     return None
@@ -244,11 +260,13 @@ def pg_user() -> str | None:
     return "postgres"
 
 
-def run_as(user: str | None, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+def run_as(
+    user: str | None, argv: list[str], cluster: Cluster = LOCAL, **kwargs
+) -> subprocess.CompletedProcess:
     if user is not None:
         argv = ["runuser", "-u", user, "--", *argv]
     # The server's user may not be allowed into the caller's working directory.
-    return subprocess.run(argv, cwd=pg_home(), **kwargs)
+    return subprocess.run(argv, cwd=cluster.home, **kwargs)
 
 
 def can_write(user: str, path: Path) -> bool:
@@ -262,42 +280,125 @@ def give_to(user: str, top: Path) -> None:
             os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
 
-def prepare_pg_dir(user: str | None) -> None:
+def prepare_pg_dir(user: str | None, cluster: Cluster = LOCAL) -> None:
     """Create the cluster's directory where the server's user can write."""
-    RUN_DIR.mkdir(exist_ok=True)
+    directory = cluster.directory
+    directory.parent.mkdir(parents=True, exist_ok=True)
     if user is None:
-        PG_DIR.mkdir(exist_ok=True)
+        directory.mkdir(exist_ok=True)
         return
-    # The server's user must be able to walk into .run to reach its directory.
-    RUN_DIR.chmod(RUN_DIR.stat().st_mode | 0o711)
-    if PG_DIR.is_symlink() and not PG_DIR.exists():
-        PG_DIR.unlink()  # its target was removed
-    if not PG_DIR.exists():
-        PG_DIR.mkdir()
-        give_to(user, PG_DIR)
-        if not can_write(user, PG_DIR):
+    # The server's user must be able to walk into .run, and below it, to reach its directory.
+    for parent in [directory.parent, *directory.parent.parents]:
+        if parent != RUN_DIR and RUN_DIR not in parent.parents:
+            break
+        parent.chmod(parent.stat().st_mode | 0o711)
+    if directory.is_symlink() and not directory.exists():
+        directory.unlink()  # its target was removed
+    if not directory.exists():
+        directory.mkdir()
+        give_to(user, directory)
+        if not can_write(user, directory):
             # A checkout under a private directory (root's home, say): keep the cluster
             # in a place that user can reach, linked from .run.
-            PG_DIR.rmdir()
+            directory.rmdir()
             digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
-            outside = Path("/var/tmp") / f"{ROOT.name}-{digest}-postgres"
+            name = "-".join(directory.relative_to(RUN_DIR).parts)
+            outside = Path("/var/tmp") / f"{ROOT.name}-{digest}-{name}"
             outside.mkdir(exist_ok=True)
-            PG_DIR.symlink_to(outside)
+            directory.symlink_to(outside)
             say(f"{user} can't reach {RUN_DIR}: the cluster lives in {outside}")
-    give_to(user, pg_home())
-    if not can_write(user, pg_home()):
+    give_to(user, cluster.home)
+    if not can_write(user, cluster.home):
         raise ServiceError(
-            f"The system user {user} can't write to {pg_home()}: "
+            f"The system user {user} can't write to {cluster.home}: "
             f"remove it (`make clean`), or set DATABASE_URL to a running server."
         )
 
 
-def pg_server_options() -> list[str]:
-    options = ["-p", str(LOCAL_PG_PORT), "-c", "listen_addresses=127.0.0.1"]
+def pg_server_options(cluster: Cluster = LOCAL) -> list[str]:
+    options = ["-p", str(cluster.port), "-c", "listen_addresses=127.0.0.1"]
     # Keep the socket inside .run so it never lands in the machine's socket directory.
-    socket_dir = str(pg_home()) if len(str(pg_home())) <= MAX_SOCKET_DIR_LEN else ""
+    home = str(cluster.home)
+    socket_dir = home if len(home) <= MAX_SOCKET_DIR_LEN else ""
     options += ["-c", f"unix_socket_directories={socket_dir}"]
     return options
+
+
+def init_cluster(bin_dir: Path, user: str | None, cluster: Cluster = LOCAL) -> None:
+    """Create the cluster's data directory with initdb, unless it exists."""
+    prepare_pg_dir(user, cluster)
+    if (cluster.data / "PG_VERSION").exists():
+        return
+    say(f"creating a PostgreSQL cluster in {cluster.data}")
+    shutil.rmtree(cluster.data, ignore_errors=True)  # leftovers of an interrupted initdb
+    initdb = run_as(
+        user,
+        [
+            str(bin_dir / "initdb"),
+            "--pgdata",
+            str(cluster.data),
+            "--username",
+            "postgres",
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
+            "--no-locale",
+        ],
+        cluster,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if initdb.returncode != 0:
+        sys.stderr.write(initdb.stdout + initdb.stderr)
+        raise ServiceError(f"initdb could not create the cluster in {cluster.data}.")
+
+
+def start_cluster(bin_dir: Path, user: str | None, cluster: Cluster = LOCAL) -> None:
+    """pg_ctl start, waiting until the server accepts connections."""
+    say(f"starting PostgreSQL on 127.0.0.1:{cluster.port}")
+    # pg_ctl hands -o to /bin/sh, hence the quoting.
+    options = " ".join(shlex.quote(option) for option in pg_server_options(cluster))
+    started = run_as(
+        user,
+        [
+            str(bin_dir / "pg_ctl"),
+            "start",
+            "--pgdata",
+            str(cluster.data),
+            "--log",
+            str(cluster.log),
+            "--wait",
+            "--timeout",
+            str(START_TIMEOUT),
+            "-o",
+            options,
+        ],
+        cluster,
+        check=False,
+        stdout=sys.stderr,
+    )
+    if started.returncode != 0:
+        log = cluster.log
+        tail = log.read_text(errors="replace").splitlines()[-5:] if log.exists() else []
+        for line in tail:
+            say(f"  {line}")
+        raise ServiceError(
+            f"PostgreSQL did not start (log: {log}); "
+            f"is port {cluster.port} taken by something else?"
+        )
+
+
+def stop_cluster(bin_dir: Path, user: str | None, cluster: Cluster = LOCAL, mode: str = "fast"):
+    """pg_ctl stop in `mode` (fast: roll back and close; immediate: no shutdown at all)."""
+    run_as(
+        user,
+        [str(bin_dir / "pg_ctl"), "stop", "--pgdata", str(cluster.data), "--mode", mode, "--wait"],
+        cluster,
+        check=False,
+        stdout=sys.stderr,
+    )
 
 
 def start_local_pg(url: str) -> tuple[str, bool]:
@@ -323,61 +424,8 @@ def start_local_pg(url: str) -> tuple[str, bool]:
         )
 
     user = pg_user()
-    prepare_pg_dir(user)
-    if not (pg_data() / "PG_VERSION").exists():
-        say(f"creating a project-local PostgreSQL cluster in {pg_data()}")
-        shutil.rmtree(pg_data(), ignore_errors=True)  # leftovers of an interrupted initdb
-        initdb = run_as(
-            user,
-            [
-                str(bin_dir / "initdb"),
-                "--pgdata",
-                str(pg_data()),
-                "--username",
-                "postgres",
-                "--auth",
-                "trust",
-                "--encoding",
-                "UTF8",
-                "--no-locale",
-            ],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
-        if initdb.returncode != 0:
-            sys.stderr.write(initdb.stdout + initdb.stderr)
-            raise ServiceError(f"initdb could not create the cluster in {pg_data()}.")
-
-    say(f"starting the project-local PostgreSQL on 127.0.0.1:{LOCAL_PG_PORT}")
-    # pg_ctl hands -o to /bin/sh, hence the quoting.
-    options = " ".join(shlex.quote(option) for option in pg_server_options())
-    started = run_as(
-        user,
-        [
-            str(bin_dir / "pg_ctl"),
-            "start",
-            "--pgdata",
-            str(pg_data()),
-            "--log",
-            str(pg_log()),
-            "--wait",
-            "--timeout",
-            str(START_TIMEOUT),
-            "-o",
-            options,
-        ],
-        check=False,
-        stdout=sys.stderr,
-    )
-    if started.returncode != 0:
-        tail = pg_log().read_text(errors="replace").splitlines()[-5:] if pg_log().exists() else []
-        for line in tail:
-            say(f"  {line}")
-        raise ServiceError(
-            f"The project-local PostgreSQL did not start (log: {pg_log()}); "
-            f"is port {LOCAL_PG_PORT} taken by something else?"
-        )
+    init_cluster(bin_dir, user)
+    start_cluster(bin_dir, user)
     deadline = time.monotonic() + START_TIMEOUT
     while (problem := pg_problem(local_url)) is not None:
         if time.monotonic() > deadline:
@@ -402,23 +450,17 @@ def ensure_pg(url: str) -> tuple[str, bool]:
 
 
 def stop_local_pg() -> None:
-    if not (pg_data() / "postmaster.pid").exists():
+    if not (LOCAL.data / "postmaster.pid").exists():
         return
     try:
         bin_dir = pick_pg_bin_dir()
     except ServiceError:
         bin_dir = None
     if bin_dir is None:
-        say(f"can't stop the project-local PostgreSQL: no pg_ctl found (data: {pg_data()})")
+        say(f"can't stop the project-local PostgreSQL: no pg_ctl found (data: {LOCAL.data})")
         return
     say("stopping the project-local PostgreSQL")
-    user = "postgres" if is_root() else None
-    run_as(
-        user,
-        [str(bin_dir / "pg_ctl"), "stop", "--pgdata", str(pg_data()), "--mode", "fast", "--wait"],
-        check=False,
-        stdout=sys.stderr,
-    )
+    stop_cluster(bin_dir, "postgres" if is_root() else None)
 
 
 # --- Redis --------------------------------------------------------------------------

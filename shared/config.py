@@ -50,9 +50,11 @@ class Settings:
     idempotency_ttl_s: int = 24 * 3600
     # how long the task status record lives in Redis (PostgreSQL answers after that)
     task_status_ttl_s: int = 3600
-    # an accepted answer not scored after this long is sent to the workers again
-    requeue_after_s: int = 30
-    requeue_interval_s: float = 10.0
+    # an accepted answer not scored after this long is sent to the workers again: a fault
+    # that lost its message (Redis restarted, worker killed) is over once it is scored, and
+    # the two together bound that recovery (make chaos holds it to 30 s)
+    requeue_after_s: int = 10
+    requeue_interval_s: float = 5.0
     # an outbox event still unpublished after this long is published by the relay
     outbox_relay_after_s: int = 10
     outbox_relay_interval_s: float = 10.0

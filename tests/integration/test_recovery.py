@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine, make_url
 
 from shared import redis_keys
 from tests.integration.support import (
@@ -107,3 +108,35 @@ def test_poison_answer_is_rejected_after_too_many_deliveries(
     assert status.status_code == 200
     assert status.json["state"] == "FAILURE"
     assert status.json["error"]["code"] == "too_many_attempts"
+
+
+def test_runs_failed_on_a_postgresql_outage_do_not_set_the_answer_aside(
+    client, celery_app, settings, engine, start_worker
+):
+    """A run that fails on PostgreSQL (down, restarting) did not die: it is not counted
+    toward too_many_attempts. Each such run used to stay counted, so a 20 s outage (five
+    retries) had good answers rejected; one attempt allowed makes one failed run enough."""
+    accept_one_right_answer(client)
+    [answer] = stored_answers(engine)
+    name = make_url(settings.database_url).database
+    admin = create_engine(
+        make_url(settings.database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    # this test's database refuses connections, as a stopped server does, for a while
+    execute(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    execute(
+        admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n", n=name
+    )
+    engine.dispose()
+    try:
+        worker = start_worker(QUIZ_MAX_DELIVERY_ATTEMPTS=1)
+        wait_until(
+            lambda: "score_answer.batch_failed" in worker.log(), "a run failed on PostgreSQL"
+        )
+    finally:
+        execute(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.dispose()
+    wait_all_scored(engine, expected_answers=1)
+    [scored] = stored_answers(engine)
+    assert scored.state == "scored", scored
+    assert "too_many_attempts" not in worker.log()

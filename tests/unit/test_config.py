@@ -50,6 +50,15 @@ def test_broker_defaults_to_redis_url_and_can_be_rabbitmq():
     assert Settings.from_env({"CELERY_BROKER_URL": amqp}).celery_broker_url == amqp
 
 
+def test_a_lost_task_message_is_sent_again_well_within_the_recovery_bound():
+    # an answer whose message a fault lost (Redis restarted without its data, a worker main
+    # process killed holding messages) is scored once beat sends it again: at most
+    # requeue_after_s + requeue_interval_s after it was sent; make chaos allows 30 s for
+    # the whole recovery, and a 30 s wait (the first default) alone took 31-37 s
+    settings = Settings.from_env({}, dotenv=False)
+    assert settings.requeue_after_s + settings.requeue_interval_s <= 15
+
+
 def test_numbers_are_converted_and_bad_ones_named():
     assert Settings.from_env({"PORT": "9000", "QUIZ_REQUEUE_INTERVAL_S": "2.5"}).port == 9000
     with pytest.raises(SettingsError, match="PORT"):

@@ -61,6 +61,17 @@ class BatchTask(QuizTask, Batches):
     flush_every = 100
     flush_interval = 0.05
 
+    def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:
+        # The consumer makes its strategies again each time it (re)connects to the broker,
+        # after Celery (5.6) cleared the event loop's timers on the connection error: the
+        # flush timer celery-batches armed is gone, yet its handle would keep it from
+        # arming another, and a batch short of `flush_every` would wait for more messages
+        # forever. Forget it: the next message arms a new one.
+        if self._tref is not None:
+            self._tref.cancel()
+            self._tref = None
+        return super().Strategy(task, app, consumer)
+
     def flush(self, requests: Sequence[Any]) -> Any:
         # celery-batches' own flush, with the batch's messages acknowledged together
         # (worker/acks.py), and an error callback: its pool call acknowledges on return
@@ -147,11 +158,14 @@ def score_batch(task: BatchTask, batch: Sequence[ScoringRequest]) -> set[int]:
     unknown: set[int] = set()
     done: set[int] = set()
     busy: list[ScoringRequest] = []
+    # answers whose run is counted (count_deliveries) and not yet counted as finished
+    counted: set[int] = set()
     try:
         held = locks.acquire(r.participant_id for r in batch)
         busy = [r for r in batch if r.participant_id not in held]
         mine = [r for r in batch if r.participant_id in held]
         deliveries = count_deliveries(task, mine)
+        counted |= set(deliveries)
         fresh = [r for r in mine if deliveries[r.answer_id] == 1]
         # answers of a run that died: each scored in a transaction of its own, counted
         # again just before it, so an answer that kills its run is the only one counted
@@ -160,14 +174,20 @@ def score_batch(task: BatchTask, batch: Sequence[ScoringRequest]) -> set[int]:
             if deliveries[request.answer_id] > 1:
                 suspects.setdefault(request.answer_id, []).append(request)
         uncount_deliveries(task, suspects)
+        counted -= set(suspects)
         if fresh:
-            unknown |= score_group(task, fresh, deliveries)
+            unknown |= score_group(task, fresh, deliveries, counted)
             done |= {r.answer_id for r in fresh}
         for answer_id, group in suspects.items():
-            unknown |= score_group(task, group, count_deliveries(task, group))
+            counts = count_deliveries(task, group)
+            counted.add(answer_id)
+            unknown |= score_group(task, group, counts, counted)
             done.add(answer_id)
     except TRANSIENT_ERRORS as exc:
         log.warning("score_answer.batch_failed", extra={"size": len(batch), "error": str(exc)})
+        # this run did not die, it failed on a service: it must not count toward setting
+        # its answers aside, or a PostgreSQL outage of a few retries rejects good answers
+        uncount_failed_run(task, counted)
         waiting = [r for r in batch if r.answer_id not in done and r not in busy]
         send_again(task, waiting, backoff=True)
     finally:
@@ -209,12 +229,24 @@ def uncount_deliveries(task: BatchTask, answer_ids: Iterable[int]) -> None:
     pipe.execute()
 
 
+def uncount_failed_run(task: BatchTask, answer_ids: set[int]) -> None:
+    try:
+        uncount_deliveries(task, answer_ids)
+    except TRANSIENT_ERRORS:
+        # Redis is the service failing: the counts stay raised (they expire in a day)
+        log.warning("score_answer.deliveries_not_uncounted", extra={"count": len(answer_ids)})
+
+
 def score_group(
-    task: BatchTask, group: Sequence[ScoringRequest], deliveries: dict[int, int]
+    task: BatchTask,
+    group: Sequence[ScoringRequest],
+    deliveries: dict[int, int],
+    counted: set[int],
 ) -> set[int]:
     """One transaction for `group`, whose runs `deliveries` counted; statuses, one event.
 
-    Returns the answer ids of the group that do not exist.
+    Its answers leave `counted` once their runs are counted as finished. Returns the
+    answer ids of the group that do not exist.
     """
     settings = task.resources.settings
     answer_ids = sorted({r.answer_id for r in group})
@@ -231,6 +263,7 @@ def score_group(
     for answer_id in answer_ids:
         pipe.decr(redis_keys.answer_deliveries(answer_id))
     pipe.execute()
+    counted.difference_update(answer_ids)
     report(group, outcome)
     publish(task, group, outcome)
     return set(answer_ids) - set(outcome.statuses)
