@@ -6,6 +6,7 @@ runs), reading the events that eager scoring publishes on the test's broker.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
