@@ -104,9 +104,7 @@ class Servers:
     the database is made on the server of `server_url`, DATABASE_URL's by default.
     """
 
-    def __init__(
-        self, work_dir: Path, label: str = "bench", server_url: str | None = None
-    ) -> None:
+    def __init__(self, work_dir: Path, label: str = "bench", server_url: str | None = None) -> None:
         self.work_dir = work_dir
         self.redis = RedisServer(work_dir)
         self.db_name = f"quiz_{label}_{os.getpid()}"
