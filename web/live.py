@@ -280,12 +280,15 @@ class LiveHub:
             try:
                 pubsub.psubscribe(redis_keys.QUIZ_LIVE_PATTERN)
                 self._subscribed.set()
+                # notices sent while we were away are lost: send every local board afresh,
+                # and after a lost subscription the questions' state too
+                for code in self._codes():
+                    if failures:
+                        self._send_quiz(code)
+                    self._board_changed(code)
                 if failures:
                     log.info("live_hub.resubscribed")
                 failures = 0
-                # notices sent while we were away are lost: send every local board afresh
-                for code in self._codes():
-                    self._board_changed(code)
                 self._listen(pubsub)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 self._subscribed.clear()

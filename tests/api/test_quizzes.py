@@ -190,3 +190,15 @@ def test_running_a_question_needs_the_host_key(client, action):
     url = f"/api/v1/quizzes/{quiz['quiz_id']}/questions/{q1}/{action}"
     assert client.post(url).status_code == 401
     assert client.post(url, headers={"X-Host-Key": "nope"}).status_code == 403
+
+
+def test_booleans_of_a_quiz_are_json_booleans_only(client, engine):
+    before = row_counts(engine)
+    for flag in (0, 1, "true", "yes", None):
+        body = quiz_body()
+        body["questions"][0]["choices"][0]["correct"] = flag
+        assert client.post("/api/v1/quizzes", json=body, headers=HOST).status_code == 422, flag
+        late = quiz_body()
+        late["allow_late_join"] = flag
+        assert client.post("/api/v1/quizzes", json=late, headers=HOST).status_code == 422, flag
+    assert row_counts(engine) == before

@@ -157,8 +157,10 @@ class LeaderboardStream(MethodView):
         """
         limit, participant_id = args["limit"], args.get("participant_id")
         code = quizzes.normalize_code(quiz_id)
-        # subscribe before reading the snapshot, so no change falls between the two
+        # subscribe before reading the snapshot, so no change falls between the two: a
+        # process's first stream waits for the hub's subscription to be up
         client = connect_stream(code, limit, participant_id)
+        hub().wait_subscribed(resources().settings.redis_socket_timeout_s)
         try:
             with hub().snapshot_slot(resources().settings.redis_socket_timeout_s):
                 view, me = leaderboard.leaderboard_of(

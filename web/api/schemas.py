@@ -78,13 +78,23 @@ ErrorSchema = flask_smorest.error_handler.ErrorSchema
 # --- creating a quiz -----------------------------------------------------------------
 
 
+class JsonBoolean(fields.Boolean):
+    """A boolean of a JSON body: true or false only, as its schema says (not 0, 1 or "yes";
+    marshmallow's own takes those, and 0 == False in Python)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if type(value) is not bool:
+            raise self.make_error("invalid")
+        return value
+
+
 class ChoiceCreateSchema(Schema):
     text = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=200), not_blank, one_line],
         metadata={"description": VISIBLE_TEXT, "pattern": ONE_LINE_PATTERN},
     )
-    correct = fields.Boolean(required=True)
+    correct = JsonBoolean(required=True)
 
 
 class QuestionCreateSchema(Schema):
@@ -134,7 +144,7 @@ class QuizCreateSchema(Schema):
     questions = fields.List(
         fields.Nested(QuestionCreateSchema), required=True, validate=validate.Length(min=1, max=100)
     )
-    allow_late_join = fields.Boolean(
+    allow_late_join = JsonBoolean(
         load_default=True,
         metadata={"description": "players may join once the game has started (at 0 points)"},
     )
