@@ -9,7 +9,9 @@ web/live.py) for load tests, whose players all come from one address.
 A check is one Redis round trip (a fixed window: INCR and EXPIRE in one script). The
 views call `limits` directly rather than through Flask-Limiter's extension, whose
 bookkeeping around that same call (a before-request pass and limit resolution on every
-request) cost about 0.2 ms more CPU per request, measured in-process.
+request) cost about 0.2 ms more CPU per request, measured in-process. The answer path,
+the hot one, does not even pay the round trip: it counts in the pipeline that reads the
+quiz state (`count_on`, `enforce`); `make bench`'s `limits` scenario measures both ways.
 While Redis is unreachable each process counts on its own, so an outage neither lifts
 the limits nor fails a request the rest of the stack could answer.
 """
@@ -96,11 +98,42 @@ class RateLimits:
                 limiter = self._local_limiter()
                 allowed = limiter.hit(item, kind, key)
             if not allowed:
-                reset_at = limiter.get_window_stats(item, kind, key).reset_time
-                wait_s = max(1, math.ceil(reset_at - time.time()))
-                raise TooManyRequests(
-                    f"{message} (at most {item}); retry in {wait_s} s", retry_after=wait_s
-                )
+                self._refuse(limiter, item, kind, key, message)
+
+    def count_on(self, pipe: redis.client.Pipeline, kind: str, key: str) -> None:
+        """Queue the counts of one request on `pipe`, a round trip the caller makes anyway
+        (the answer path's read of the quiz state); `enforce` reads their replies. The
+        same count, key and window as `check`: limits' own script, by its SHA1 (a Script
+        object would cost the pipeline a SCRIPT EXISTS round trip each time)."""
+        storage = self._shared.storage
+        script = storage.lua_incr_expire  # type: ignore[attr-defined]
+        for item in self.items[kind]:
+            limit_key = storage.prefixed_key(item.key_for(kind, key))  # type: ignore[attr-defined]
+            pipe.evalsha(script.sha, 1, limit_key, item.get_expiry(), 1)
+
+    def enforce(self, kind: str, key: str, counts: list[Any], message: str) -> None:
+        """429 with Retry-After when a count queued by `count_on` is past its limit.
+
+        `counts` are the pipeline's replies (raise_on_error=False): a Redis that lost its
+        scripts (restarted) answered NoScriptError, so the counting is done again by `check`.
+        """
+        if any(isinstance(count, redis.exceptions.NoScriptError) for count in counts):
+            self.check(kind, key, message)
+            return
+        for item, count in zip(self.items[kind], counts, strict=True):
+            if isinstance(count, Exception):
+                raise count
+            if int(count) > item.amount:
+                self._refuse(self._shared, item, kind, key, message)
+
+    def _refuse(
+        self, limiter: RateLimiter, item: RateLimitItem, kind: str, key: str, message: str
+    ) -> None:
+        reset_at = limiter.get_window_stats(item, kind, key).reset_time
+        wait_s = max(1, math.ceil(reset_at - time.time()))
+        raise TooManyRequests(
+            f"{message} (at most {item}); retry in {wait_s} s", retry_after=wait_s
+        )
 
 
 def limited(kind: str, message: str, key: Callable[[], str] = client_address) -> Callable[[F], F]:
@@ -119,8 +152,8 @@ def limited(kind: str, message: str, key: Callable[[], str] = client_address) ->
     return decorate
 
 
-# the decorators of the views, one per kind of request
-answers = limited("answers", "too many answers from this player", key=answering_player)
+# the decorators of the views, one per kind of request (answers count on the answer
+# path's own round trip: web/api/answers.py)
 joins = limited("joins", "too many joins from this address")
 lookups = limited("lookups", "too many quiz reads from this address")
 streams = limited("streams", "too many streams opened from this address")

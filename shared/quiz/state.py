@@ -188,7 +188,14 @@ def _parsed(raw: str) -> QuizState | None:
 def load_quiz_state(client: redis.Redis, session: Session, quiz_code: str) -> QuizState | None:
     """Read the cached state; on a miss, or while a transition is under way, rebuild it
     from PostgreSQL (None: no such quiz)."""
-    raw = client.get(redis_keys.quiz_state(quiz_code))
+    return quiz_state_from(client, session, quiz_code, client.get(redis_keys.quiz_state(quiz_code)))
+
+
+def quiz_state_from(
+    client: redis.Redis, session: Session, quiz_code: str, raw: str | None
+) -> QuizState | None:
+    """The state from `raw`, the cached value its caller read (in a pipeline of its own);
+    from PostgreSQL when that was a miss or a transition's marker."""
     if raw is not None:
         cached = _parsed(raw)
         if cached is not None:

@@ -8,9 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
-from scripts.processes import free_port
+from scripts.processes import RedisServer, free_port
 from shared.config import Settings
 from tests.helpers import bearer, create_quiz, join, open_question, row_counts, submit
 from web import create_app
@@ -234,3 +235,23 @@ def test_while_redis_is_down_each_process_keeps_counting_on_its_own(client_with)
     )
     assert [client.get(f"/api/v1/quizzes/{code}").status_code for _ in range(2)] == [200, 200]
     assert_limited(client.get(f"/api/v1/quizzes/{code}"))
+
+
+def test_answers_are_still_counted_after_redis_forgot_its_scripts(client_with, tmp_path):
+    """The answer path counts in its pipeline by script SHA1; a Redis restarted (here: its
+    script cache flushed, on a Redis of the test's own) makes it count the slow way once."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        client = client_with(redis_url=server.url, rate_limit_answers="2/minute")
+        quiz = create_quiz(client)
+        code, question = quiz["quiz_id"], quiz["questions"][0]
+        open_question(client, code, question["question_id"])
+        ann = join(client, code, "Ann")
+        choice = question["choices"][0]["choice_id"]
+        assert submit(client, code, ann, question["question_id"], choice).status_code == 202
+        redis.Redis.from_url(server.url).script_flush()
+        assert submit(client, code, ann, question["question_id"], choice).status_code == 202
+        assert_limited(submit(client, code, ann, question["question_id"], choice))
+    finally:
+        server.stop()

@@ -12,15 +12,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared import logging as quiz_logging
+from shared import redis_keys
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.quiz import answers
 from shared.quiz.quizzes import normalize_code
-from shared.quiz.state import QuizState, load_quiz_state
-from web import rate_limits
+from shared.quiz.state import QuizState, quiz_state_from
 from web.api.responses import BODY, LIMITED, shared_errors
 from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
 from web.auth import participant_required
 from web.db import get_session, resources
+from web.rate_limits import RateLimits, answering_player
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,23 @@ def idempotency_key() -> str | None:
 
 
 def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> QuizState:
-    """Answer from the quiz state cached in Redis; PostgreSQL is read only on a cache miss."""
-    state = load_quiz_state(resources().redis, get_session(), normalize_code(quiz_id))
+    """Answer from the quiz state cached in Redis; PostgreSQL is read only on a cache miss.
+
+    The player's rate limit is counted in the same round trip as that read.
+    """
+    code = normalize_code(quiz_id)
+    limits: RateLimits = current_app.extensions["quiz.rate_limits"]
+    player = answering_player()
+    with resources().redis.pipeline(transaction=False) as pipe:
+        pipe.get(redis_keys.quiz_state(code))
+        if limits.enabled:
+            limits.count_on(pipe, "answers", player)
+        raw, *counts = pipe.execute(raise_on_error=False)
+    if isinstance(raw, Exception):
+        raise raw
+    if limits.enabled:
+        limits.enforce("answers", player, counts, "too many answers from this player")
+    state = quiz_state_from(resources().redis, get_session(), code, raw)
     if state is None:
         raise NotFound(f"quiz {quiz_id!r} does not exist")
     question = state.questions.get(question_id)
@@ -75,7 +91,6 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> QuizS
 @blp.route("/<join_code:quiz_id>/answers")
 class Answers(MethodView):
     @participant_required
-    @rate_limits.answers
     @blp.arguments(AnswerSubmitSchema())
     @blp.response(202, TaskAcceptedSchema)
     @shared_errors(blp, *BODY, *LIMITED)
