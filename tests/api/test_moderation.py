@@ -163,3 +163,28 @@ def test_late_joins_are_allowed_unless_the_quiz_says_no(client):
     )
     assert refused.status_code == 409
     assert "late" in refused.json["message"]
+
+
+def test_a_late_player_s_missed_questions_count_as_not_answered_for_the_streak(client, engine):
+    quiz = create_quiz(client, questions=3)
+    code = quiz["quiz_id"]
+    early = join(client, code, "Early")
+    for n, question in enumerate(quiz["questions"]):
+        client.post(f"/api/v1/quizzes/{code}/next", headers=HOST)
+        if n == 1:
+            late = join(client, code, "Late")  # joins while question 2 is open
+        right = question["choices"][0]["choice_id"]
+        assert submit(client, code, early, question["question_id"], right).status_code == 202
+        if n >= 1:
+            assert submit(client, code, late, question["question_id"], right).status_code == 202
+    with engine.connect() as conn:
+        bonuses = conn.execute(
+            text(
+                "SELECT p.display_name, array_agg(a.streak_bonus ORDER BY q.position) "
+                "FROM answers a JOIN participants p ON p.id = a.participant_id "
+                "JOIN questions q ON q.id = a.question_id GROUP BY p.display_name"
+            )
+        ).all()
+    # the question before the join counts as not answered: the streak starts with the
+    # late player's first answer (the early player's runs through all three)
+    assert dict(bonuses) == {"Early": [0, 100, 200], "Late": [0, 100]}
