@@ -118,11 +118,7 @@ def question_stats(
         kept = None  # PostgreSQL has it all: Redis is only where it is kept
     if kept:
         return json.loads(kept)
-    participants = session.scalar(
-        select(func.count())
-        .select_from(Participant)
-        .where(Participant.quiz_id == quiz.id, Participant.removed_at.is_(None))
-    )
+    participants = _players(session, quiz.id)
     rows = session.execute(
         select(
             Answer.participant_id, Participant.display_name, Answer.choice_id, Answer.received_at
@@ -141,12 +137,24 @@ def question_stats(
         for row in rows
     ]
     choices = [ChoiceFacts(c.id, c.text, c.is_correct) for c in question.choices]
-    stats = summarize(question.id, participants or 0, choices, answers)
+    stats = summarize(question.id, participants, choices, answers)
     try:
         client.set(key, json.dumps(stats), ex=STATS_TTL_S)
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         pass
     return stats
+
+
+def _players(session: Session, quiz_pk: int) -> int:
+    """The quiz's players, not those the host removed."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Participant)
+            .where(Participant.quiz_id == quiz_pk, Participant.removed_at.is_(None))
+        )
+        or 0
+    )
 
 
 def answer_progress(session: Session, quiz_code: str, question_id: int) -> dict[str, Any]:
@@ -158,15 +166,11 @@ def answer_progress(session: Session, quiz_code: str, question_id: int) -> dict[
         .select_from(Answer)
         .where(Answer.question_id == question.id, Answer.state.in_(COUNTED))
     )
-    participants = session.scalar(
-        select(func.count())
-        .select_from(Participant)
-        .where(Participant.quiz_id == quiz.id, Participant.removed_at.is_(None))
-    )
+    participants = _players(session, quiz.id)
     return {
         "question_id": question.id,
         "status": question.status,
         "answered": answered or 0,
-        "participants": participants or 0,
+        "participants": participants,
         "closes_at": question.closes_at,
     }

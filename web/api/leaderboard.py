@@ -56,23 +56,26 @@ def hub() -> live.LiveHub:
         with app.app_context():
             return quiz_payload(code)
 
-    heartbeat_s = app.config.get("QUIZ_LEADERBOARD_HEARTBEAT_S", live.HEARTBEAT_S)
-    settings = resources().settings
-    caps = (
-        live.StreamCaps(settings.streams_per_address, settings.streams_per_process)
-        if settings.rate_limits
-        else live.StreamCaps()
-    )
-    return live.hub_of(
-        app.extensions,
-        lambda: live.LiveHub(resources(), renderer(), quiz_of, heartbeat_s=heartbeat_s, caps=caps),
-    )
+    def make() -> live.LiveHub:
+        settings = resources().settings
+        caps = (
+            live.StreamCaps(settings.streams_per_address, settings.streams_per_process)
+            if settings.rate_limits
+            else live.StreamCaps()
+        )
+        heartbeat_s = app.config.get("QUIZ_LEADERBOARD_HEARTBEAT_S", live.HEARTBEAT_S)
+        return live.LiveHub(resources(), renderer(), quiz_of, heartbeat_s=heartbeat_s, caps=caps)
+
+    # made once per process; later calls only look it up
+    return live.hub_of(app.extensions, make)
 
 
-def connect_stream(code: str, limit: int, participant_id: int | None) -> live.LiveClient:
+def connect_stream(
+    live_hub: live.LiveHub, code: str, limit: int, participant_id: int | None
+) -> live.LiveClient:
     """A stream client of the hub, or the 429 or 503 of a cap it would pass."""
     try:
-        return hub().connect(code, limit, participant_id, rate_limits.client_address())
+        return live_hub.connect(code, limit, participant_id, rate_limits.client_address())
     except live.TooManyStreams as exc:
         if exc.per_address:
             raise TooManyRequests(exc.message, retry_after=STREAM_CAP_RETRY_AFTER_S) from None
@@ -159,15 +162,16 @@ class LeaderboardStream(MethodView):
         code = quizzes.normalize_code(quiz_id)
         # subscribe before reading the snapshot, so no change falls between the two: a
         # process's first stream waits for the hub's subscription to be up
-        client = connect_stream(code, limit, participant_id)
-        hub().wait_subscribed(resources().settings.redis_socket_timeout_s)
+        live_hub = hub()
+        client = connect_stream(live_hub, code, limit, participant_id)
+        live_hub.wait_subscribed(resources().settings.redis_socket_timeout_s)
         try:
-            with hub().snapshot_slot(resources().settings.redis_socket_timeout_s):
+            with live_hub.snapshot_slot(resources().settings.redis_socket_timeout_s):
                 view, me = leaderboard.leaderboard_of(
                     resources().redis, get_session(), code, limit, participant_id
                 )
         except BaseException:
-            hub().disconnect(client)
+            live_hub.disconnect(client)
             raise
         first = ""
         if (headers.get("last_event_id") or "").strip() != str(view.version):
@@ -175,7 +179,7 @@ class LeaderboardStream(MethodView):
             first = live.sse_chunk(payload, "leaderboard", view.version)
         client.saw(view.version)
         return Response(
-            EventStream(hub(), client, first),
+            EventStream(live_hub, client, first),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
