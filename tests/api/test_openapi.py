@@ -40,9 +40,16 @@ EXPECTED_STATUSES = {
     },
     ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/progress", "get"): {
         "200",
+        "404",
+        *LIMITED,
+        *BACKING,
+    },
+    ("/api/v1/quizzes/{quiz_id}/participants/me", "get"): {
+        "200",
         "401",
         "403",
         "404",
+        *LIMITED,
         *BACKING,
     },
     ("/api/v1/quizzes/{quiz_id}/participants/{participant_id}", "delete"): {
@@ -73,7 +80,7 @@ EXPECTED_STATUSES = {
         *BACKING,
     },
     ("/api/v1/tasks/{task_id}", "get"): {"200", "404", *BACKING},
-    ("/api/v1/quizzes/{quiz_id}/leaderboard", "get"): {"200", "404", "422", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/leaderboard", "get"): {"200", "404", "409", "422", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/leaderboard/stream", "get"): {
         "200",
         "404",

@@ -11,12 +11,13 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from shared.leaderboard import service as leaderboard
-from shared.quiz import quizzes
+from shared.quiz import quizzes, results
 from web import live, rate_limits
 from web.api.responses import BACKING, shared_errors
 from web.api.schemas import (
     ErrorSchema,
     LeaderboardQueryArgsSchema,
+    LeaderboardReadArgsSchema,
     LeaderboardSchema,
     QuizSchema,
     StreamEventSchema,
@@ -84,16 +85,22 @@ def connect_stream(
 
 @blp.route("/<join_code:quiz_id>/leaderboard")
 class Leaderboard(MethodView):
-    @blp.arguments(LeaderboardQueryArgsSchema(), location="query")
+    @blp.arguments(LeaderboardReadArgsSchema(), location="query")
     @blp.response(200, LeaderboardSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
     @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="with `after_question`: fewer questions than that have closed",
+    )
+    @blp.alt_response(
         422,
         schema=ErrorSchema,
-        description="`limit` outside 1–100, or `participant_id` malformed or not in this quiz",
+        description="`limit` outside 1–100, `after_question` below 1, or `participant_id` "
+        "malformed or not on this board",
     )
     @shared_errors(blp, *BACKING)
-    def get(self, args: dict[str, Any], quiz_id: str) -> Response:
+    def get(self, args: dict[str, Any], quiz_id: str) -> Any:
         """Read a leaderboard
 
         The top `limit` entries (default 10, at most 100) and the number of participants.
@@ -103,9 +110,18 @@ class Leaderboard(MethodView):
         Ranking: equal scores share a rank and the next rank skips (1, 2, 2, 4). Among
         equal scores the participant who joined first is listed first. Participants
         without points yet are on the board with 0.
+
+        With `after_question=k`: the board as it stood once k questions had closed,
+        recomputed from the answers stored in PostgreSQL, each row with its right answers
+        so far and its rank movement since the question before (what the big screen shows
+        between questions). Only players who had joined by then are on it.
         """
         code = quizzes.normalize_code(quiz_id)
         limit, participant_id = args["limit"], args.get("participant_id")
+        if "after_question" in args:
+            return results.leaderboard_after(
+                get_session(), code, args["after_question"], limit, participant_id
+            )
         view, me = leaderboard.leaderboard_of(
             resources().redis, get_session(), code, limit, participant_id
         )

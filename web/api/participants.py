@@ -7,16 +7,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.exceptions
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.leaderboard import service as leaderboard
-from shared.quiz import players, quizzes
+from shared.quiz import players, quizzes, results
 from shared.tokens import issue_participant_token
 from web import rate_limits
 from web.api.responses import BACKING, BODY, HOST_KEY, LIMITED, shared_errors
-from web.api.schemas import ErrorSchema, JoinSchema, ParticipantJoinedSchema, RemovalArgsSchema
-from web.auth import host_required
+from web.api.schemas import (
+    ErrorSchema,
+    JoinSchema,
+    MyResultsSchema,
+    ParticipantJoinedSchema,
+    RemovalArgsSchema,
+)
+from web.auth import host_required, participant_required
 from web.db import get_session, resources
 
 log = logging.getLogger(__name__)
@@ -25,7 +32,7 @@ blp = Blueprint(
     "participants",
     __name__,
     url_prefix="/api/v1/quizzes",
-    description="Join a quiz; the host removes a player.",
+    description="Join a quiz and read your own results; the host removes a player.",
 )
 
 
@@ -69,6 +76,32 @@ class Participants(MethodView):
         joined = {"id": participant.id, "display_name": participant.display_name, "token": token}
         put_on_board(quiz_id, participant.id, participant.display_name)
         return joined
+
+
+@blp.route("/<join_code:quiz_id>/participants/me")
+class MyResults(MethodView):
+    @participant_required
+    @rate_limits.lookups
+    @blp.response(200, MyResultsSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="the Bearer token is missing or invalid")
+    @blp.alt_response(
+        403,
+        schema=ErrorSchema,
+        description="the token belongs to another quiz, or the host removed this player",
+    )
+    @blp.alt_response(
+        404, schema=ErrorSchema, description="no quiz has this join code, or no such player"
+    )
+    @blp.doc(security=[{"participantToken": []}])
+    @shared_errors(blp, *LIMITED, *BACKING)
+    def get(self, quiz_id: str) -> dict[str, Any]:
+        """Read your own results
+
+        The player of the Bearer token: their total, and for each question that opened
+        whether they answered, whether it was right, the points and the streak it ended
+        on. What a phone shows at the reveal, and again after a reload.
+        """
+        return results.my_results(get_session(), quiz_id, g.participant.participant_id)
 
 
 @blp.route("/<join_code:quiz_id>/participants/<int:participant_id>")

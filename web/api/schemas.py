@@ -14,7 +14,7 @@ import flask_smorest.error_handler
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.leaderboard.ranking import AROUND_ME, DEFAULT_LIMIT, MAX_LIMIT
-from shared.models import QuestionStatus, QuizStatus
+from shared.models import AnswerState, QuestionStatus, QuizStatus
 from shared.quiz.quizzes import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S
 from shared.quiz.scoring import ALLOWED_POINTS
 from shared.quiz.task_status import TaskState
@@ -276,6 +276,46 @@ class ParticipantJoinedSchema(Schema):
     token = fields.String(metadata={"description": "send as `Authorization: Bearer <token>`"})
 
 
+class QuestionResultSchema(Schema):
+    question_id = fields.Integer()
+    position = fields.Integer()
+    closed = fields.Boolean(metadata={"description": "the question has closed (reveal)"})
+    answered = fields.Boolean()
+    state = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": [s.value for s in AnswerState],
+            "description": "the answer's state; null when there was none",
+        },
+    )
+    choice_id = fields.Integer(allow_none=True)
+    correct = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "right and in time; null until scored, or with no answer"},
+    )
+    points = fields.Integer(
+        allow_none=True, metadata={"description": "streak bonus included; null until scored"}
+    )
+    streak_bonus = fields.Integer(allow_none=True)
+    streak = fields.Integer(
+        metadata={"description": "right answers in a row, ending with this question"}
+    )
+
+
+class MyResultsSchema(Schema):
+    participant_id = fields.Integer()
+    display_name = fields.String()
+    score = fields.Integer(metadata={"description": "the player's total"})
+    quiz_status = fields.String(metadata={"enum": [s.value for s in QuizStatus]})
+    results = fields.List(
+        fields.Nested(QuestionResultSchema),
+        metadata={
+            "description": "each question that opened, in the order they opened, that the "
+            "player answered or that has closed (a missed one counts as not answered)"
+        },
+    )
+
+
 # --- answering -----------------------------------------------------------------------
 
 
@@ -324,6 +364,17 @@ class LeaderboardQueryArgsSchema(Schema):
     )
 
 
+class LeaderboardReadArgsSchema(LeaderboardQueryArgsSchema):
+    after_question = fields.Integer(
+        validate=validate.Range(min=1, max=10_000),
+        metadata={
+            "description": "the board as it stood once this many questions had closed (in "
+            "the order they closed), from PostgreSQL, with each row's rank movement and "
+            "right answers; 409 until then"
+        },
+    )
+
+
 class StreamHeadersSchema(Schema):
     last_event_id = fields.String(
         data_key="Last-Event-ID",
@@ -355,10 +406,34 @@ class LeaderboardEntrySchema(Schema):
     participant_id = fields.Integer()
     display_name = fields.String()
     score = fields.Integer()
+    # with after_question only
+    correct_answers = fields.Integer(
+        metadata={"description": "with `after_question`: right answers in time so far"}
+    )
+    previous_rank = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "with `after_question`: the rank after the question before (null "
+            "after the first, or for a player who joined since)"
+        },
+    )
+    movement = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "with `after_question`: places moved up (positive) or down "
+            "(negative) since the question before"
+        },
+    )
 
 
 class LeaderboardSchema(Schema):
     quiz_id = fields.String(metadata={"description": "the join code"})
+    after_question = fields.Integer(
+        metadata={"description": "with `after_question`: the questions closed by then"}
+    )
+    question_id = fields.Integer(
+        metadata={"description": "with `after_question`: the last question they counted"}
+    )
     total_participants = fields.Integer()
     entries = fields.List(fields.Nested(LeaderboardEntrySchema))
     me = fields.Nested(

@@ -8,16 +8,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.quiz import stats
-from web.api.responses import BACKING, HOST_KEY, shared_errors
+from web import rate_limits
+from web.api.responses import BACKING, LIMITED, shared_errors
 from web.api.schemas import AnswerProgressSchema, ErrorSchema, QuestionStatsSchema
-from web.auth import host_required
 from web.db import get_session, resources
 
 blp = Blueprint(
     "statistics",
     __name__,
     url_prefix="/api/v1/quizzes",
-    description="What players answered: statistics once a question closes.",
+    description="What players answered: statistics once a question closes, the count "
+    "of answers while it is open.",
 )
 
 
@@ -41,15 +42,15 @@ class QuestionStats(MethodView):
 
 @blp.route("/<join_code:quiz_id>/questions/<int:question_id>/progress")
 class AnswerProgress(MethodView):
-    @host_required
+    @rate_limits.lookups
     @blp.response(200, AnswerProgressSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
-    @blp.doc(security=[{"hostKey": []}])
-    @shared_errors(blp, *HOST_KEY, *BACKING)
+    @shared_errors(blp, *LIMITED, *BACKING)
     def get(self, quiz_id: str, question_id: int) -> dict[str, Any]:
         """Count the answers so far
 
-        For the host's screen while the question is open ("37 of 52 answered"): the
-        count only, never which choices were taken.
+        For the host's console and the big-screen board while the question is open ("37
+        of 52 answered"): the count only, never which choices were taken, so anyone may
+        read it.
         """
         return stats.answer_progress(get_session(), quiz_id, question_id)

@@ -1,0 +1,263 @@
+"""What the stored answers say about the game so far: the board as it stood after each
+question, and one player's results question by question.
+
+Both are read from PostgreSQL, the source of truth, with the scoring rules of
+shared/quiz/scoring.py: an answer counts as right only when its choice was right and it
+came in time, and a streak runs over the questions in the order they opened (a question
+not answered breaks it). Points are the points the scorer stored, streak bonus included,
+so the board after the last question equals the live one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.leaderboard.ranking import rank_all
+from shared.models import Answer, AnswerState, Choice, Participant, Question, QuestionStatus
+from shared.quiz.quizzes import get_quiz
+from shared.quiz.scoring import QuestionWindow, answer_counts_correct
+from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
+
+# answers that count: accepted (still being scored) or scored
+COUNTED = (AnswerState.ACCEPTED.value, AnswerState.SCORED.value)
+
+
+@dataclass(frozen=True)
+class PlayedQuestion:
+    question_id: int
+    position: int
+    window: QuestionWindow
+    closed: bool
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    participant_id: int
+    question_id: int
+    choice_id: int
+    choice_correct: bool
+    received_at: datetime
+    state: str
+    # as scored, streak bonus included; None while the answer waits for a worker
+    points: int | None = None
+    streak_bonus: int | None = None
+
+
+@dataclass(frozen=True)
+class Player:
+    participant_id: int
+    display_name: str
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    participant_id: int
+    display_name: str
+    score: int
+    correct_answers: int
+    # the rank after the question before; None after the first, or for who joined since
+    previous_rank: int | None
+
+    @property
+    def movement(self) -> int | None:
+        """Places moved up (positive) or down (negative) since the question before."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+
+def counts_correct(question: PlayedQuestion, answer: StoredAnswer) -> bool:
+    return answer_counts_correct(question.window, answer.choice_correct, answer.received_at)
+
+
+def _ranked(
+    players: Sequence[Player], closed: Sequence[PlayedQuestion], answers: Sequence[StoredAnswer]
+) -> dict[int, tuple[int, int, int]]:
+    """Rank, score and right answers of each player on the board once `closed` had closed."""
+    cutoff = closed[-1].window.closed_at if closed else None
+    present = [p for p in players if cutoff is None or p.joined_at <= cutoff]
+    by_id = {q.question_id: q for q in closed}
+    score = {p.participant_id: 0 for p in present}
+    right = dict(score)
+    for answer in answers:
+        question = by_id.get(answer.question_id)
+        if question is None or answer.participant_id not in score:
+            continue
+        score[answer.participant_id] += answer.points or 0
+        right[answer.participant_id] += counts_correct(question, answer)
+    ids = sorted(score, key=lambda pid: (-score[pid], pid))
+    ranks = rank_all(score[pid] for pid in ids)
+    return {pid: (rank, score[pid], right[pid]) for pid, rank in zip(ids, ranks, strict=True)}
+
+
+def standings_after(
+    players: Sequence[Player],
+    closed: Sequence[PlayedQuestion],
+    answers: Sequence[StoredAnswer],
+    k: int,
+) -> list[Standing]:
+    """The board as it stood once the first `k` of `closed` (in closing order) had closed,
+    best first; each row with its rank after the question before.
+
+    A player is on it when they had joined by then. Ties share a rank (1, 2, 2, 4) and
+    list who joined first first, as the live board does.
+    """
+    if not 1 <= k <= len(closed):
+        raise ValueError(f"k={k} is outside 1..{len(closed)}")
+    now = _ranked(players, closed[:k], answers)
+    before = _ranked(players, closed[: k - 1], answers) if k > 1 else {}
+    names = {p.participant_id: p.display_name for p in players}
+    rows = [
+        Standing(
+            rank=rank,
+            participant_id=pid,
+            display_name=names[pid],
+            score=score,
+            correct_answers=right,
+            previous_rank=before[pid][0] if pid in before else None,
+        )
+        for pid, (rank, score, right) in now.items()
+    ]
+    return sorted(rows, key=lambda s: (s.rank, s.participant_id))
+
+
+def results_of(
+    opened: Sequence[PlayedQuestion], answers: Sequence[StoredAnswer]
+) -> list[dict[str, Any]]:
+    """One player's result on each question that opened (oldest first) and that they
+    answered or that has closed, with the streak of right answers it ended on."""
+    by_question = {a.question_id: a for a in answers}
+    streak = 0
+    results = []
+    for question in opened:
+        answer = by_question.get(question.question_id)
+        if answer is None and not question.closed:
+            continue  # still open: not answered yet is not a miss yet
+        counted = answer is not None and answer.state in COUNTED
+        right = counted and counts_correct(question, answer)  # type: ignore[arg-type]
+        streak = streak + 1 if right else 0
+        results.append(
+            {
+                "question_id": question.question_id,
+                "position": question.position,
+                "closed": question.closed,
+                "answered": answer is not None,
+                "state": answer.state if answer is not None else None,
+                "choice_id": answer.choice_id if answer is not None else None,
+                "correct": right if answer is not None and answer.points is not None else None,
+                "points": answer.points if answer is not None else None,
+                "streak_bonus": answer.streak_bonus if answer is not None else None,
+                "streak": streak,
+            }
+        )
+    return results
+
+
+# --- reading them from PostgreSQL --------------------------------------------------------
+
+
+def _played(questions: Sequence[Question]) -> list[PlayedQuestion]:
+    return [
+        PlayedQuestion(
+            question_id=q.id,
+            position=q.position,
+            window=QuestionWindow(q.points, q.time_limit_s, q.opened_at, q.closed_at),
+            closed=q.status == QuestionStatus.CLOSED,
+        )
+        for q in questions
+        if q.opened_at is not None
+    ]
+
+
+def _answers(session: Session, question_ids: Sequence[int], *where: Any) -> list[StoredAnswer]:
+    rows = session.execute(
+        select(
+            Answer.participant_id,
+            Answer.question_id,
+            Answer.choice_id,
+            Choice.is_correct,
+            Answer.received_at,
+            Answer.state,
+            Answer.points,
+            Answer.streak_bonus,
+        )
+        .join(Choice, Choice.id == Answer.choice_id)
+        .where(Answer.question_id.in_(question_ids), *where)
+    )
+    return [StoredAnswer(*row) for row in rows]
+
+
+def leaderboard_after(
+    session: Session,
+    quiz_code: str,
+    k: int,
+    limit: int,
+    participant_id: int | None = None,
+) -> dict[str, Any]:
+    """The board after the k-th question closed (GET …/leaderboard?after_question=k)."""
+    quiz = get_quiz(session, quiz_code)
+    closed = sorted(
+        (q for q in quiz.questions if q.status == QuestionStatus.CLOSED and q.closed_at),
+        key=lambda q: (q.closed_at, q.position),
+    )
+    if k > len(closed):
+        raise Conflict(
+            f"{len(closed)} question(s) of quiz {quiz.code} have closed: no board after "
+            f"question {k} yet"
+        )
+    players = [
+        Player(*row)
+        for row in session.execute(
+            select(Participant.id, Participant.display_name, Participant.joined_at).where(
+                Participant.quiz_id == quiz.id, Participant.removed_at.is_(None)
+            )
+        )
+    ]
+    played = _played(closed[:k])
+    answers = _answers(session, [q.question_id for q in played], Answer.state.in_(COUNTED))
+    rows = standings_after(players, played, answers, k)
+    board: dict[str, Any] = {
+        "quiz_id": quiz.code,
+        "after_question": k,
+        "question_id": played[-1].question_id,
+        "total_participants": len(rows),
+        "entries": rows[:limit],
+    }
+    if participant_id is not None:
+        mine = [row for row in rows if row.participant_id == participant_id]
+        if not mine:
+            raise InvalidInput(
+                f"participant {participant_id} was not on the board after question {k}"
+            )
+        board["me"] = mine[0]
+    return board
+
+
+def my_results(session: Session, quiz_code: str, participant_id: int) -> dict[str, Any]:
+    """A player's own score and results (GET …/participants/me)."""
+    quiz = get_quiz(session, quiz_code)
+    player = session.scalar(
+        select(Participant).where(Participant.id == participant_id, Participant.quiz_id == quiz.id)
+    )
+    if player is None:
+        raise NotFound(f"participant {participant_id} does not play in quiz {quiz.code}")
+    if player.removed_at is not None:
+        raise Forbidden(REJECT_MESSAGES[REMOVED_PLAYER])
+    opened = sorted(_played(quiz.questions), key=lambda q: (q.window.opened_at, q.position))
+    answers = _answers(
+        session, [q.question_id for q in opened], Answer.participant_id == participant_id
+    )
+    return {
+        "participant_id": player.id,
+        "display_name": player.display_name,
+        "score": player.total_score,
+        "quiz_status": quiz.status,
+        "results": results_of(opened, answers),
+    }
