@@ -7,7 +7,8 @@ web/static/live/ and use the public API and its stream like any other client.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import segno
+from flask import Blueprint, render_template, url_for
 
 from shared.quiz.quizzes import normalize_code
 from web import headers
@@ -17,10 +18,24 @@ bp = Blueprint("pages", __name__)
 bp.after_request(headers.live_page)
 
 
+def join_qr(play_url: str) -> str:
+    """An inline SVG QR code of the player page's URL, drawn here: no image service."""
+    qr = segno.make(play_url, error="m")
+    return qr.svg_inline(scale=8, border=2, dark="#14213d", light="#ffffff", title="Join")
+
+
 @bp.get("/quizzes/<join_code:code>/board")
 def board(code: str) -> str:
-    """The big-screen leaderboard of a quiz, animated from the live stream."""
-    return render_template("board.html", quiz_code=normalize_code(code))
+    """The big screen: the lobby with a QR code to join, each question with its countdown,
+    the reveal with the leaderboard's movements, and the podium; from the live stream."""
+    quiz_code = normalize_code(code)
+    play_url = url_for("pages.play", code=quiz_code, _external=True)
+    return render_template(
+        "board.html",
+        quiz_code=quiz_code,
+        play_url=play_url.split("://", 1)[-1],
+        join_qr=join_qr(play_url),
+    )
 
 
 @bp.get("/play")

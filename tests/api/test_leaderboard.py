@@ -351,10 +351,20 @@ def test_both_endpoints_are_documented(client):
     assert "1, 2, 2, 4" in read["description"]
     assert "text/event-stream" in live["responses"]["200"]["content"]
     assert any(p["name"] == "Last-Event-ID" for p in live["parameters"])
-    entry = spec["components"]["schemas"]["LeaderboardEntry"]["properties"]
+    schemas = spec["components"]["schemas"]
+    entry = schemas["LeaderboardEntry"]["properties"]
     assert set(entry) == {"rank", "participant_id", "display_name", "score"}
-    body = spec["components"]["schemas"]["Leaderboard"]["properties"]
+    body = schemas["LeaderboardRead"]["properties"]
     assert {"quiz_id", "total_participants", "entries", "me"} <= set(body)
+    # the read's board after a question adds the movement and right answers to each entry
+    assert "after_question" in {p["name"] for p in read["parameters"]}
+    assert set(schemas["StandingEntry"]["properties"]) == {
+        *entry,
+        "correct_answers",
+        "previous_rank",
+        "movement",
+    }
+    assert {"after_question", "question_id"} <= set(schemas["LeaderboardRead"]["properties"])
 
 
 def test_the_live_pages_are_served_without_outside_resources(client):

@@ -1,6 +1,7 @@
 """The live pages in headless Chromium against the running stack.
 
-A player joins and answers on /play; the big-screen board shows the new score within 2 s.
+A player joins and answers on /play; the big-screen board shows the new score within 2 s,
+and the phone shows the result at the reveal.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def test_a_player_answers_and_the_board_shows_the_new_score(stack, browser):
 
     board = browser.new_page(viewport={"width": 1280, "height": 720})
     board.goto(f"{stack}/quizzes/{code.lower()}/board")
-    expect(board.get_by_role("status")).to_have_text("Live", timeout=WAIT_MS)
-    expect(board.locator("#empty")).to_be_visible()
+    expect(board.locator("#board-status")).to_have_text("Live", timeout=WAIT_MS)
+    expect(board.locator("#lobby-waiting")).to_be_visible()
 
     # a phone-sized screen
     phone = browser.new_context(viewport={"width": 375, "height": 667}, has_touch=True)
@@ -38,30 +39,40 @@ def test_a_player_answers_and_the_board_shows_the_new_score(stack, browser):
     player.get_by_label("Quiz code").fill(code.lower())
     player.get_by_label("Your name").fill("Ann")
     player.get_by_role("button", name="Join").click()
-    expect(player.get_by_role("heading", name="Waiting for the next question…")).to_be_visible(
-        timeout=WAIT_MS
-    )
+    expect(
+        player.get_by_role("heading", name=re.compile("Waiting for the game to start"))
+    ).to_be_visible(timeout=WAIT_MS)
 
-    # on the board with 0 as soon as she joined
-    ann_row = board.locator("#board li", has_text="Ann")
-    expect(ann_row.locator(".score")).to_have_text("0", timeout=WAIT_MS)
-    expect(ann_row.locator(".rank")).to_have_text("1")
+    # in the board's lobby as soon as she joined
+    expect(board.locator("#lobby-players")).to_have_text("Ann", timeout=WAIT_MS)
+    expect(board.locator("#lobby-count")).to_have_text("1")
 
     call("POST", f"{api}/quizzes/{code}/questions/{question['question_id']}/open", None, HOST)
     right = player.get_by_role("button", name="right", exact=True)
     expect(right).to_be_enabled(timeout=WAIT_MS)
     expect(player.get_by_role("heading", level=3)).to_contain_text(question["text"])
+    # the board shows the question and its live top players, Ann at 0
+    ann_row = board.locator("#board li", has_text="Ann")
+    expect(ann_row.locator(".score")).to_have_text("0", timeout=WAIT_MS)
+    expect(ann_row.locator(".rank")).to_have_text("1")
 
     right.click()
     expect(ann_row.locator(".score")).to_have_text(
         re.compile(r"^[1-9][0-9]*$"), timeout=BOARD_WITHIN_MS
     )
+    # the phone says only that the answer is in: the result comes at the reveal
+    expect(player.locator("#answer-status")).to_have_text(re.compile("^Answer received"))
+    expect(player.locator("#my-score")).to_have_text("0")
 
-    # the player sees the same total and her rank; the board agrees with the API
     shown = int(ann_row.locator(".score").inner_text())
+    call("POST", f"{api}/quizzes/{code}/questions/{question['question_id']}/close", None, HOST)
+    # at the reveal: the same total as the board, her rank, right and the points
+    expect(player.locator("#answer-status")).to_have_text(
+        f"Correct! +{shown} points.", timeout=WAIT_MS
+    )
     expect(player.locator("#my-score")).to_have_text(str(shown), timeout=WAIT_MS)
     expect(player.locator("#my-rank")).to_have_text("1 of 1", timeout=WAIT_MS)
-    expect(player.get_by_role("status").first).to_contain_text("Correct!", timeout=WAIT_MS)
+    expect(player.locator("#final-standing")).to_have_text("You are 1st of 1.")
     read = call("GET", f"{api}/quizzes/{code}/leaderboard")
     assert read["entries"][0]["display_name"] == "Ann"
     assert read["entries"][0]["score"] == shown > 0
@@ -108,11 +119,19 @@ def test_the_countdown_runs_on_the_server_clock_on_a_device_30_s_ahead(stack, br
     player.get_by_label("Quiz code").fill(code)
     player.get_by_label("Your name").fill("Skewed")
     player.get_by_role("button", name="Join").click()
-    expect(player.get_by_role("heading", name="Waiting for the next question…")).to_be_visible(
-        timeout=WAIT_MS
-    )
+    expect(
+        player.get_by_role("heading", name=re.compile("Waiting for the game to start"))
+    ).to_be_visible(timeout=WAIT_MS)
     call("POST", f"{api}/quizzes/{code}/next", None, HOST)
     expect(player.get_by_role("button", name="right", exact=True)).to_be_enabled(timeout=WAIT_MS)
     expect(player.locator("#question-timer")).to_have_text(
         re.compile(r"^(2[0-9]|30) s left$"), timeout=WAIT_MS
     )
+    # the big screen on a device with the same wrong clock: its bar and seconds agree
+    board = phone.new_page()
+    board.goto(f"{stack}/quizzes/{code}/board")
+    expect(board.locator("#countdown")).to_have_text(
+        re.compile(r"^(2[0-9]|30) s$"), timeout=WAIT_MS
+    )
+    left = float(board.locator("#countdown-bar").get_attribute("aria-valuenow"))
+    assert 20 <= left <= 30

@@ -18,7 +18,7 @@ from web.api.schemas import (
     ErrorSchema,
     LeaderboardQueryArgsSchema,
     LeaderboardReadArgsSchema,
-    LeaderboardSchema,
+    LeaderboardReadSchema,
     QuizSchema,
     StreamEventSchema,
     StreamHeadersSchema,
@@ -86,7 +86,7 @@ def connect_stream(
 @blp.route("/<join_code:quiz_id>/leaderboard")
 class Leaderboard(MethodView):
     @blp.arguments(LeaderboardReadArgsSchema(), location="query")
-    @blp.response(200, LeaderboardSchema)
+    @blp.response(200, LeaderboardReadSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no quiz has this join code")
     @blp.alt_response(
         409,

@@ -406,7 +406,29 @@ class LeaderboardEntrySchema(Schema):
     participant_id = fields.Integer()
     display_name = fields.String()
     score = fields.Integer()
-    # with after_question only
+
+
+class LeaderboardSchema(Schema):
+    quiz_id = fields.String(metadata={"description": "the join code"})
+    total_participants = fields.Integer()
+    entries = fields.List(fields.Nested(LeaderboardEntrySchema))
+    me = fields.Nested(
+        LeaderboardEntrySchema,
+        metadata={"description": "the row of `participant_id`, when it was given"},
+    )
+    around_me = fields.List(
+        fields.Nested(LeaderboardEntrySchema),
+        metadata={
+            "description": f"with `participant_id`: its row and up to {AROUND_ME} neighbours "
+            "on each side"
+        },
+    )
+    version = fields.Integer(
+        metadata={"description": "grows with every change of the board (the stream's event id)"}
+    )
+
+
+class StandingEntrySchema(LeaderboardEntrySchema):
     correct_answers = fields.Integer(
         metadata={"description": "with `after_question`: right answers in time so far"}
     )
@@ -426,27 +448,20 @@ class LeaderboardEntrySchema(Schema):
     )
 
 
-class LeaderboardSchema(Schema):
-    quiz_id = fields.String(metadata={"description": "the join code"})
+class LeaderboardReadSchema(LeaderboardSchema):
+    """GET …/leaderboard: the live board, or with `after_question` the board after it."""
+
     after_question = fields.Integer(
         metadata={"description": "with `after_question`: the questions closed by then"}
     )
     question_id = fields.Integer(
         metadata={"description": "with `after_question`: the last question they counted"}
     )
-    total_participants = fields.Integer()
-    entries = fields.List(fields.Nested(LeaderboardEntrySchema))
+    entries = fields.List(
+        fields.Nested(StandingEntrySchema),
+        metadata={"description": "with `after_question`, each with its movement and right answers"},
+    )
     me = fields.Nested(
-        LeaderboardEntrySchema,
+        StandingEntrySchema,
         metadata={"description": "the row of `participant_id`, when it was given"},
-    )
-    around_me = fields.List(
-        fields.Nested(LeaderboardEntrySchema),
-        metadata={
-            "description": f"with `participant_id`: its row and up to {AROUND_ME} neighbours "
-            "on each side"
-        },
-    )
-    version = fields.Integer(
-        metadata={"description": "grows with every change of the board (the stream's event id)"}
     )

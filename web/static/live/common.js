@@ -53,13 +53,53 @@ const Live = (() => {
     return Date.now() + clockOffsetMs;
   }
 
-  function openQuestion(quiz) {
+  /* Where the game stands: the lobby, a question open (its timer may have run out a moment
+     before the server closes it), the reveal of the last question closed, or finished.
+     `closed` counts the questions closed so far: the board after them is
+     GET …/leaderboard?after_question=closed. */
+  function phaseOf(quiz) {
     syncClock(quiz);
-    const now = serverNow();
-    return (quiz.questions || []).find(
-      (q) => q.status === "open" && (!q.closes_at || Date.parse(q.closes_at) > now)
-    );
+    const questions = quiz.questions || [];
+    const closed = questions.filter((q) => q.status === "closed");
+    const last = closed.reduce((a, q) => (a && a.position > q.position ? a : q), null);
+    const open = questions.find((q) => q.status === "open");
+    if (quiz.status === "finished") return { name: "finished", question: last, closed: closed.length };
+    if (open) return { name: "question", question: open, closed: closed.length };
+    if (last) return { name: "reveal", question: last, closed: closed.length };
+    return { name: "lobby", question: null, closed: 0 };
   }
 
-  return { api, stream, openQuestion, serverNow };
+  /* Seconds left until `closes_at` on the server's clock, and the share of the time left. */
+  function timeLeft(question) {
+    if (!question.closes_at) return { seconds: null, share: 1 };
+    const ends = Date.parse(question.closes_at);
+    const starts = question.opened_at ? Date.parse(question.opened_at) : ends - question.time_limit_s * 1000;
+    const leftMs = Math.max(0, ends - serverNow());
+    return { seconds: Math.ceil(leftMs / 1000), share: ends > starts ? leftMs / (ends - starts) : 0 };
+  }
+
+  /* "1st", "2nd", "3rd", "4th", … "11th", "12th", "13th", "21st" */
+  function ordinal(n) {
+    const teen = n % 100 >= 11 && n % 100 <= 13;
+    const suffix = teen ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+    return `${n}${suffix}`;
+  }
+
+  /* The arrow of a rank movement: "▲ 3" up three places, "▼ 1" down one, "=" the same. */
+  function movement(entry) {
+    const moved = entry.movement;
+    if (moved === null || moved === undefined) return { text: "", label: "" };
+    if (moved > 0) return { text: `▲ ${moved}`, label: `up ${moved} place${moved > 1 ? "s" : ""}`, way: "up" };
+    if (moved < 0) return { text: `▼ ${-moved}`, label: `down ${-moved} place${moved < -1 ? "s" : ""}`, way: "down" };
+    return { text: "=", label: "same place", way: "same" };
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  return { api, stream, serverNow, phaseOf, timeLeft, ordinal, movement, element };
 })();

@@ -94,15 +94,10 @@
   /* --- running a quiz ---------------------------------------------------------------- */
 
   function phaseOf(current) {
-    const closed = current.questions.filter((q) => q.status === "closed");
-    const last = closed.sort((a, b) => a.position - b.position)[closed.length - 1];
-    if (current.status === "finished") {
-      return last && !podiumShown ? { name: "reveal", question: last } : { name: "podium" };
-    }
-    const open = Live.openQuestion(current);
-    if (open) return { name: "question", question: open };
-    if (last) return { name: "reveal", question: last };
-    return { name: "lobby" };
+    const phase = Live.phaseOf(current);
+    if (phase.name !== "finished") return phase;
+    // the last question's reveal comes first, then the podium
+    return phase.question && !podiumShown ? { name: "reveal", question: phase.question } : { name: "podium" };
   }
 
   function render(current) {
@@ -124,9 +119,8 @@
   function showQuestion(question) {
     $("question-title").textContent = heading(question);
     $("question-text").textContent = question.text;
-    const ends = Date.parse(question.closes_at);
     const tick = () => {
-      const left = Math.max(0, Math.ceil((ends - Live.serverNow()) / 1000));
+      const left = Live.timeLeft(question).seconds;
       $("countdown").textContent = left > 0 ? `${left} s left` : "Time is up.";
     };
     const count = () =>

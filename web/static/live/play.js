@@ -1,4 +1,7 @@
-/* The player page: join by code and name, answer the open question, see score and rank. */
+/* The player page. Join by code and name, then follow the game: wait in the lobby, answer
+   with a countdown, "answer received", the result at the reveal (right or wrong, points,
+   streak), the rank between questions and the final rank. The token is kept in
+   sessionStorage, so a reload or a dropped connection comes back to the same game. */
 "use strict";
 
 (() => {
@@ -6,13 +9,19 @@
   const $ = (id) => document.getElementById(id);
   let player = JSON.parse(sessionStorage.getItem(STORE) || "null");
   let source = null;
-  let questionId = null;
+  let phase = null;
+  let questionId = null; // the question whose choices are shown
   let timer = null;
+  let mine = null; // this player's row of the live board
   let total = null;
+  let resultFor = null; // the question whose result is shown (or being read)
+  let standingShown = false;
 
   const save = () => sessionStorage.setItem(STORE, JSON.stringify(player));
   const say = (text) => ($("answer-status").textContent = text);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const playerPath = () => `/quizzes/${encodeURIComponent(player.code)}`;
+  const asPlayer = () => ({ Authorization: `Bearer ${player.token}` });
 
   const fromUrl = new URLSearchParams(window.location.search).get("code");
   if (fromUrl) $("code").value = fromUrl.toUpperCase();
@@ -55,6 +64,7 @@
     sessionStorage.removeItem(STORE);
     player = null;
     questionId = null;
+    resultFor = null;
     $("game-panel").hidden = true;
     $("join-panel").hidden = false;
     $("code").focus();
@@ -70,46 +80,77 @@
       participantId: player.participant_id,
       onBoard: (board) => {
         total = board.total_participants;
-        if (board.me) showStanding(board.me.score, board.me.rank);
+        if (board.me) mine = board.me;
+        showStanding();
       },
       onQuiz: showQuiz,
       onState: (state) => {
         $("play-status").textContent = state === "live" ? "" : "Connection lost, reconnecting…";
-        if (state === "live") refreshQuiz(); // question changes missed while away
+        if (state === "live") refreshQuiz(); // phase changes missed while away
       },
     });
   }
 
   function refreshQuiz() {
-    Live.api("GET", `/quizzes/${encodeURIComponent(player.code)}`)
+    Live.api("GET", playerPath())
       .then(showQuiz)
       .catch((e) => ($("play-status").textContent = e.message));
   }
 
-  function showStanding(score, rank) {
-    $("my-score").textContent = String(score);
-    if (rank !== undefined) $("my-rank").textContent = total ? `${rank} of ${total}` : String(rank);
+  /* Score and rank from the live board; held while a question is open, so a phone does not
+     tell its neighbour whether an answer was right before the reveal. */
+  function showStanding() {
+    if (!mine || !phase || phase.name === "question") return;
+    standingShown = true;
+    $("my-score").textContent = String(mine.score);
+    $("my-rank").textContent = total ? `${mine.rank} of ${total}` : String(mine.rank);
+    if (phase && phase.name === "finished") {
+      $("final-standing").textContent =
+        `You finished ${Live.ordinal(mine.rank)} of ${total} with ${mine.score} points.`;
+    } else if (phase && phase.name === "reveal") {
+      $("final-standing").textContent = `You are ${Live.ordinal(mine.rank)} of ${total}.`;
+    }
   }
 
   function showQuiz(quiz) {
     $("quiz-title").textContent = quiz.title;
-    const question = Live.openQuestion(quiz);
-    const heading = $("question-heading");
-    const choices = $("choices");
-    if (!question) {
-      if (questionId !== null) say("");
-      questionId = null;
-      clearInterval(timer);
-      heading.textContent =
-        quiz.status === "finished" ? "The quiz has finished. Thanks for playing!" : "Waiting for the next question…";
-      $("question-timer").textContent = "";
-      choices.replaceChildren();
+    phase = Live.phaseOf(quiz);
+    if (phase.name === "question") {
+      showQuestion(phase.question);
       return;
     }
+    clearInterval(timer);
+    questionId = null;
+    $("question-timer").textContent = "";
+    $("choices").replaceChildren();
+    $("final-standing").textContent = "";
+    $("next-hint").textContent = "";
+    const heading = $("question-heading");
+    if (phase.name === "lobby") {
+      heading.textContent = "You are in! Waiting for the game to start…";
+      say("");
+    } else if (phase.name === "reveal") {
+      heading.textContent = `Question ${phase.question.position}: the answer`;
+      $("next-hint").textContent = "Waiting for the next question…";
+      showResult(phase.question);
+    } else {
+      heading.textContent = "The quiz has finished. Thanks for playing!";
+      if (phase.question) showResult(phase.question);
+      else say("");
+    }
+    showStanding();
+  }
+
+  function showQuestion(question) {
     if (question.question_id === questionId) return;
     questionId = question.question_id;
+    resultFor = null;
+    $("final-standing").textContent = "";
+    $("next-hint").textContent = "";
+    $("answer-status").dataset.outcome = "";
+    const heading = $("question-heading");
     heading.textContent = `Question ${question.position}: ${question.text}`;
-    choices.replaceChildren(
+    $("choices").replaceChildren(
       ...question.choices.map((choice) => {
         const button = document.createElement("button");
         button.type = "button";
@@ -123,20 +164,34 @@
     const answered = player.answered[question.question_id];
     if (answered) {
       lock(answered);
-      say("Your answer is in.");
+      say("Answer received. The result comes when the question closes.");
     } else {
       say("");
     }
     heading.focus();
     countdown(question);
+    if (!standingShown) showScoreBefore(question); // a reload in the middle of a question
   }
+
+  /* The score as it stood when this question opened: the points of the questions closed. */
+  async function showScoreBefore(question) {
+    try {
+      const results = await myResults();
+      if (questionId !== question.question_id || standingShown) return;
+      const points = results.results.filter((r) => r.closed).reduce((sum, r) => sum + (r.points || 0), 0);
+      $("my-score").textContent = String(points);
+    } catch (_) {
+      // the score shows at the reveal
+    }
+  }
+
+  const myResults = () => Live.api("GET", `${playerPath()}/participants/me`, { headers: asPlayer() });
 
   function countdown(question) {
     clearInterval(timer);
-    const ends = question.closes_at ? Date.parse(question.closes_at) : null;
     const tick = () => {
-      if (ends === null) return;
-      const left = Math.max(0, Math.ceil((ends - Live.serverNow()) / 1000));
+      const left = Live.timeLeft(question).seconds;
+      if (left === null) return;
       $("question-timer").textContent = left > 0 ? `${left} s left` : "Time is up.";
       if (left === 0) {
         clearInterval(timer);
@@ -160,32 +215,21 @@
     lock(choice.choice_id);
     say("Sending your answer…");
     try {
-      const accepted = await Live.api("POST", `/quizzes/${encodeURIComponent(player.code)}/answers`, {
+      await Live.api("POST", `${playerPath()}/answers`, {
         body: { question_id: question.question_id, choice_id: choice.choice_id },
-        headers: {
-          Authorization: `Bearer ${player.token}`,
+        headers: Object.assign(asPlayer(), {
           // a retried click is the same answer, never a second one
           "Idempotency-Key": `question-${question.question_id}`,
-        },
+        }),
       });
       player.answered[question.question_id] = choice.choice_id;
       save();
-      say("Answer sent. Scoring…");
-      const task = await poll(accepted.status_url);
-      if (task.state === "SUCCESS") {
-        const result = task.result;
-        say(result.correct ? `Correct! +${result.points} points.` : "Not this time.");
-        showStanding(result.total_score);
-      } else if (task.state === "FAILURE") {
-        say(`Your answer could not be scored: ${task.error.message}`);
-      } else {
-        say("Your answer is in; the score will show here.");
-      }
+      say("Answer received. The result comes when the question closes.");
     } catch (e) {
       if (e.status === 409) {
         say("Too late: this question is closed or already answered.");
       } else if (e.status === 401 || e.status === 403) {
-        say("Your session has expired: leave and join again.");
+        say(`${e.message}. Leave and join again.`);
       } else {
         say(`Could not send the answer (${e.message}). Try again.`);
         for (const b of $("choices").querySelectorAll("button")) b.disabled = false;
@@ -194,18 +238,45 @@
     }
   }
 
-  /* Poll the scoring task, waiting as long as its Retry-After says, for up to 30 s. */
-  async function poll(url) {
-    const deadline = Date.now() + 30000;
-    let task = { state: "PENDING" };
-    while (Date.now() < deadline) {
-      const response = await fetch(url);
-      task = await response.json();
-      if (task.state === "SUCCESS" || task.state === "FAILURE") return task;
-      const wait = Number(response.headers.get("Retry-After") || "1");
-      await sleep(Math.min(Math.max(wait, 0.2), 5) * 1000);
+  function resultText(result) {
+    if (!result || !result.answered) return "No answer this time: 0 points.";
+    if (result.state === "rejected") return "Your answer was not counted.";
+    if (result.correct) {
+      const streak = result.streak > 1 ? ` Streak of ${result.streak} (+${result.streak_bonus} bonus).` : "";
+      return `Correct! +${result.points} points.${streak}`;
     }
-    return task;
+    return "Not this time: 0 points.";
+  }
+
+  /* The result of a closed question, from the player's own results: scoring may finish a
+     moment after the close, so a result still being scored is read again. */
+  async function showResult(question) {
+    if (resultFor === question.question_id) return;
+    resultFor = question.question_id;
+    say("Checking your answer…");
+    for (let attempt = 0; attempt < 30 && resultFor === question.question_id; attempt += 1) {
+      let results;
+      try {
+        results = await myResults();
+      } catch (e) {
+        if (e.status === 401 || e.status === 403) {
+          say(`${e.message}. Leave and join again.`);
+          return;
+        }
+        await sleep(1000);
+        continue;
+      }
+      const result = results.results.find((r) => r.question_id === question.question_id);
+      if (result && result.answered && result.state === "accepted") {
+        await sleep(1000); // still being scored
+        continue;
+      }
+      if (resultFor !== question.question_id) return;
+      say(resultText(result));
+      $("answer-status").dataset.outcome = result && result.correct ? "right" : "wrong";
+      $("my-score").textContent = String(results.score);
+      return;
+    }
   }
 
   if (player) start();
