@@ -161,8 +161,12 @@ def test_a_whole_game_from_the_host_console(stack, browser):
             ).to_have_text("=")
         host.get_by_role("button", name=re.compile("Next question|Show the podium")).click()
 
-    expect(host.locator("#podium-list li").first).to_contain_text("1. Ann", timeout=WAIT_MS)
-    expect(host.locator("#podium-list li").nth(1)).to_contain_text("2. Bob")
+    expect(host.locator("#podium-list li").first).to_have_text(
+        f"1. Ann: {scores['Ann']} (2 right)", timeout=WAIT_MS
+    )
+    expect(host.locator("#podium-list li").nth(1)).to_have_text(
+        f"2. Bob: {scores['Bob']} (1 right)"
+    )
     # the board's podium, and the final table with points and right answers
     expect(board.locator("#podium")).to_be_visible(timeout=WAIT_MS)
     expect(board.locator("#podium-steps .step-1")).to_contain_text("Ann", timeout=WAIT_MS)

@@ -167,13 +167,17 @@
     }
   }
 
+  /* The final standings as the board shows them: from PostgreSQL after the last question
+     closed, with each player's right answers (the live board if none closed). */
   async function showPodium() {
-    const board = await Live.api("GET", `/quizzes/${code}/leaderboard?limit=10`);
+    const closed = Live.phaseOf(quiz).closed;
+    const query = closed ? `after_question=${closed}&limit=10` : "limit=10";
+    const board = await Live.api("GET", `/quizzes/${code}/leaderboard?${query}`);
     $("podium-list").replaceChildren(
       ...board.entries.map((entry) => {
-        const li = document.createElement("li");
-        li.className = entry.rank <= 3 ? `place place-${entry.rank}` : "place";
-        li.textContent = `${entry.rank}. ${entry.display_name}: ${entry.score}`;
+        const li = Live.element("li", entry.rank <= 3 ? `place place-${entry.rank}` : "place");
+        const right = entry.correct_answers === undefined ? "" : ` (${entry.correct_answers} right)`;
+        li.textContent = `${entry.rank}. ${entry.display_name}: ${entry.score}${right}`;
         return li;
       })
     );
