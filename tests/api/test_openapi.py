@@ -44,6 +44,8 @@ EXPECTED_STATUSES = {
         *LIMITED,
         *BACKING,
     },
+    ("/api/v1/quizzes/{quiz_id}/export.csv", "get"): {"200", "401", "403", "404", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/export.json", "get"): {"200", "401", "403", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/participants/me", "get"): {
         "200",
         "401",

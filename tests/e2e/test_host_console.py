@@ -71,6 +71,7 @@ def test_a_whole_game_from_the_host_console(stack, browser):
     expect(board.locator("#join-qr svg")).to_be_visible()
     expect(board.locator("#play-url")).to_have_text(re.compile(rf"/play\?code={code}$"))
     ann, bob = join(browser, stack, code, "Ann"), join(browser, stack, code, "Bob")
+    ann_id = json.loads(ann.evaluate("sessionStorage.getItem('quiz.player')"))["participant_id"]
     players = {"Ann": ann, "Bob": bob}
     expect(host.locator("#player-count")).to_have_text("2", timeout=WAIT_MS)
     expect(host.locator("#players")).to_contain_text("Ann")
@@ -182,6 +183,12 @@ def test_a_whole_game_from_the_host_console(stack, browser):
     expect(bob.locator("#final-standing")).to_have_text(
         f"You finished 2nd of 2 with {scores['Bob']} points.", timeout=WAIT_MS
     )
+    # the results export, downloaded from the console (the host key goes in a header)
+    with host.expect_download() as downloaded:
+        host.get_by_role("button", name="Download the results (CSV)").click()
+    exported = Path(downloaded.value.path()).read_text()
+    assert exported.startswith("row,participant_id,display_name")
+    assert f"summary,{ann_id},Ann," in exported.replace("\r\n", "\n")
     expect(host.locator("#game-error")).to_have_text("")
     snap({"host": host, "board": board, "player": ann}, "podium")
     assert (SCREENSHOTS / "podium-board.png").stat().st_size > 0

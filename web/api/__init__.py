@@ -4,7 +4,16 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from web.api import answers, health, leaderboard, participants, quizzes, stats, tasks
+    from web.api import (
+        answers,
+        export,
+        health,
+        leaderboard,
+        participants,
+        quizzes,
+        stats,
+        tasks,
+    )
 
     api.register_blueprint(quizzes.blp)
     api.register_blueprint(participants.blp)
@@ -12,4 +21,5 @@ def register_blueprints(api: Api) -> None:
     api.register_blueprint(tasks.blp)
     api.register_blueprint(leaderboard.blp)
     api.register_blueprint(stats.blp)
+    api.register_blueprint(export.blp)
     api.register_blueprint(health.blp)

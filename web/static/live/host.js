@@ -229,6 +229,29 @@
     act(() => hostCall("POST", `/quizzes/${code}/finish`));
   });
 
+  /* The export needs the host key in a header, so it is fetched, then saved from memory. */
+  async function download(kind) {
+    $("game-error").textContent = "";
+    try {
+      const response = await fetch(`/api/v1/quizzes/${code}/export.${kind}`, {
+        headers: { "X-Host-Key": hostKey() },
+      });
+      if (!response.ok) throw new Error((await response.json()).message);
+      const link = Live.element("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = `quiz-${code}-results.${kind}`;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+    } catch (e) {
+      $("game-error").textContent = `The export failed: ${e.message}`;
+    }
+  }
+
+  $("export-csv").addEventListener("click", () => download("csv"));
+  $("export-json").addEventListener("click", () => download("json"));
+
   function runQuiz() {
     show("game-panel", true);
     $("join-code").textContent = code;

@@ -1,0 +1,199 @@
+"""A quiz's results for the host to keep: one row per player and question played, and a
+summary per player, as CSV or JSON, streamed in constant memory.
+
+PostgreSQL computes each player's running total and rank after every closed question
+(window functions over the stored points, in the order the questions closed), and hands
+the rows over one player at a time through a server-side cursor; only one player's rows
+are held here at once, so a 100,000-player quiz exports like a 10-player one. Ranks and
+the players on each board follow GET …/leaderboard?after_question=k (shared/quiz/results.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shared.quiz.results import COUNTED
+from shared.quiz.scoring import QuestionWindow, answer_counts_correct
+
+# rows fetched from the server-side cursor at a time
+FETCH_ROWS = 2000
+# a spreadsheet runs a cell that starts with one of these as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+ANSWER_COLUMNS = (
+    "row",
+    "participant_id",
+    "display_name",
+    "question_position",
+    "question_id",
+    "choice",
+    "correct",
+    "points",
+    "streak_bonus",
+    "response_ms",
+    "rank_after_question",
+    "total",
+    "correct_answers",
+    "final_rank",
+)
+
+# one row per player and closed question (a player who joined later has rows only for
+# the boards they were on); the player's rows come together, in closing order
+_ROWS = text(
+    """
+    WITH played AS (
+        SELECT id, position, opened_at, closed_at, time_limit_s, points,
+               row_number() OVER (ORDER BY closed_at, position) AS k
+        FROM questions
+        WHERE quiz_id = :quiz_pk AND status = 'closed' AND closed_at IS NOT NULL
+    ),
+    cells AS (
+        SELECT p.id AS participant_id, p.display_name, q.id AS question_id,
+               q.position, q.k, q.opened_at, q.closed_at, q.time_limit_s, q.points AS worth,
+               c.text AS choice_text, c.is_correct, a.received_at, a.points, a.streak_bonus,
+               sum(coalesce(a.points, 0)) OVER (PARTITION BY p.id ORDER BY q.k) AS total_after
+        FROM participants p
+        JOIN played q ON p.joined_at <= q.closed_at
+        LEFT JOIN answers a ON a.participant_id = p.id AND a.question_id = q.id
+                           AND a.state = ANY(:counted)
+        LEFT JOIN choices c ON c.id = a.choice_id
+        WHERE p.quiz_id = :quiz_pk AND p.removed_at IS NULL
+    )
+    SELECT cells.*, rank() OVER (PARTITION BY k ORDER BY total_after DESC) AS rank_after,
+           (SELECT max(k) FROM played) AS last_k
+    FROM cells
+    ORDER BY participant_id, k
+    """
+)
+
+# players without a row above: none closed yet, or they joined after the last one closed
+_UNPLACED = text(
+    """
+    SELECT p.id AS participant_id, p.display_name FROM participants p
+    WHERE p.quiz_id = :quiz_pk AND p.removed_at IS NULL AND NOT EXISTS (
+        SELECT 1 FROM questions q
+        WHERE q.quiz_id = p.quiz_id AND q.status = 'closed' AND q.closed_at >= p.joined_at
+    )
+    ORDER BY p.id
+    """
+)
+
+
+@dataclass
+class PlayerExport:
+    participant_id: int
+    display_name: str
+    questions: list[dict[str, Any]]
+    total: int = 0
+    correct_answers: int = 0
+    final_rank: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "participant_id": self.participant_id,
+            "display_name": self.display_name,
+            "total": self.total,
+            "correct_answers": self.correct_answers,
+            "final_rank": self.final_rank,
+        }
+
+
+def _question_row(row: Any) -> dict[str, Any]:
+    answered = row.received_at is not None
+    window = QuestionWindow(row.worth, row.time_limit_s, row.opened_at, row.closed_at)
+    right = answered and answer_counts_correct(window, row.is_correct, row.received_at)
+    return {
+        "question_position": row.position,
+        "question_id": row.question_id,
+        "choice": row.choice_text,
+        "correct": right if answered else None,
+        "points": row.points if answered else None,
+        "streak_bonus": row.streak_bonus if answered else None,
+        "response_ms": _ms(row.received_at - row.opened_at) if answered else None,
+        "rank_after_question": row.rank_after,
+    }
+
+
+def _ms(elapsed: Any) -> int:
+    return max(0, round(elapsed.total_seconds() * 1000))
+
+
+def players(session: Session, quiz_pk: int) -> Iterator[PlayerExport]:
+    """Every player of the quiz (not those removed) with their rows, one at a time."""
+    result = session.execute(
+        _ROWS.execution_options(stream_results=True, yield_per=FETCH_ROWS),
+        {"quiz_pk": quiz_pk, "counted": list(COUNTED)},
+    )
+    current: PlayerExport | None = None
+    for row in result:
+        if current is None or current.participant_id != row.participant_id:
+            if current is not None:
+                yield current
+            current = PlayerExport(row.participant_id, row.display_name, [])
+        cell = _question_row(row)
+        current.questions.append(cell)
+        current.total = row.total_after
+        current.correct_answers += bool(cell["correct"])
+        if row.k == row.last_k:
+            current.final_rank = row.rank_after
+    if current is not None:
+        yield current
+    for row in session.execute(_UNPLACED, {"quiz_pk": quiz_pk}):
+        yield PlayerExport(row.participant_id, row.display_name, [])
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text, never runs as a formula (OWASP's advice:
+    a leading quote before =, +, -, @, tab or carriage return)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_lines(exports: Iterable[PlayerExport]) -> Iterator[str]:
+    """CSV text, a few lines at a time: a header, then each player's `answer` rows and
+    their `summary` row."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ANSWER_COLUMNS, extrasaction="ignore")
+
+    def flush() -> str:
+        chunk = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return chunk
+
+    writer.writeheader()
+    yield flush()
+    for player in exports:
+        who = {"participant_id": player.participant_id, "display_name": player.display_name}
+        for cell in player.questions:
+            writer.writerow({k: safe_cell(v) for k, v in {"row": "answer", **who, **cell}.items()})
+        writer.writerow(
+            {k: safe_cell(v) for k, v in {"row": "summary", **player.summary()}.items()}
+        )
+        yield flush()
+
+
+def json_chunks(quiz: dict[str, Any], exports: Iterable[PlayerExport]) -> Iterator[str]:
+    """One JSON document, `{"quiz": …, "participants": [...]}`, a player at a time."""
+    head = json.dumps({"quiz": quiz}, default=_encode)
+    yield head[:-1] + ', "participants": ['
+    for index, player in enumerate(exports):
+        entry = {**player.summary(), "questions": player.questions}
+        yield ("," if index else "") + json.dumps(entry, default=_encode)
+    yield "]}"
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
