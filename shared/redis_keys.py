@@ -72,6 +72,11 @@ def leaderboard_rebuild_lock(quiz_code: str) -> str:
     return f"{_quiz(quiz_code)}:leaderboard:rebuild-lock"
 
 
+def standings_after(quiz_code: str, k: int) -> str:
+    """The board as it stood once k questions had closed, kept once its answers are scored."""
+    return f"{_quiz(quiz_code)}:standings:{k}"
+
+
 def quiz_live_channel(quiz_code: str) -> str:
     """Pub/sub channel: notices that the quiz's board or question changed."""
     return f"{_quiz(quiz_code)}:live"

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shared.quiz.results import COUNTED
 from shared.quiz.scoring import QuestionWindow, answer_counts_correct
+from shared.quiz.stats import COUNTED
 
 # rows fetched from the server-side cursor at a time
 FETCH_ROWS = 2000

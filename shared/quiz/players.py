@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.leaderboard import board
 from shared.models import Answer, AnswerState, Participant, QuizStatus
+from shared.quiz import results
 from shared.quiz.quizzes import get_quiz
 from shared.quiz.task_status import REMOVED_PLAYER
 
@@ -133,3 +134,4 @@ def remove_participant(
     session.commit()
     # committed: Redis failing here is a 503, and the host's retry removes them again
     board.remove_participant(client, quiz.code, participant.id)
+    results.forget_standings(client, quiz.code, len(quiz.questions))

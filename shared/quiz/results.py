@@ -10,23 +10,27 @@ so the board after the last question equals the live one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
+import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import redis_keys
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.leaderboard.ranking import rank_all
 from shared.models import Answer, AnswerState, Choice, Participant, Question, QuestionStatus
 from shared.quiz.quizzes import get_quiz
 from shared.quiz.scoring import QuestionWindow, answer_counts_correct
+from shared.quiz.stats import COUNTED
 from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
 
-# answers that count: accepted (still being scored) or scored
-COUNTED = (AnswerState.ACCEPTED.value, AnswerState.SCORED.value)
+# the boards after each question are kept this long (the quiz's whole life, in practice)
+STANDINGS_TTL_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -196,12 +200,17 @@ def _answers(session: Session, question_ids: Sequence[int], *where: Any) -> list
 
 def leaderboard_after(
     session: Session,
+    client: redis.Redis,
     quiz_code: str,
     k: int,
     limit: int,
     participant_id: int | None = None,
 ) -> dict[str, Any]:
-    """The board after the k-th question closed (GET …/leaderboard?after_question=k)."""
+    """The board after the k-th question closed (GET …/leaderboard?after_question=k).
+
+    Computed from PostgreSQL, and kept in Redis once every answer it counts is scored:
+    from then on it changes only when the host removes a player (forget_standings).
+    """
     quiz = get_quiz(session, quiz_code)
     closed = sorted(
         (q for q in quiz.questions if q.status == QuestionStatus.CLOSED and q.closed_at),
@@ -212,17 +221,12 @@ def leaderboard_after(
             f"{len(closed)} question(s) of quiz {quiz.code} have closed: no board after "
             f"question {k} yet"
         )
-    players = [
-        Player(*row)
-        for row in session.execute(
-            select(Participant.id, Participant.display_name, Participant.joined_at).where(
-                Participant.quiz_id == quiz.id, Participant.removed_at.is_(None)
-            )
-        )
-    ]
     played = _played(closed[:k])
-    answers = _answers(session, [q.question_id for q in played], Answer.state.in_(COUNTED))
-    rows = standings_after(players, played, answers, k)
+    rows = _kept_standings(client, quiz.code, k)
+    if rows is None:
+        rows, settled = _standings_from_db(session, quiz.id, played, k)
+        if settled:
+            _keep_standings(client, quiz.code, k, rows)
     board: dict[str, Any] = {
         "quiz_id": quiz.code,
         "after_question": k,
@@ -238,6 +242,47 @@ def leaderboard_after(
             )
         board["me"] = mine[0]
     return board
+
+
+def _standings_from_db(
+    session: Session, quiz_pk: int, played: Sequence[PlayedQuestion], k: int
+) -> tuple[list[Standing], bool]:
+    """The standings from the stored answers, and whether they are final: not while an
+    answer still waits for a worker (its points are not known yet)."""
+    players = [
+        Player(*row)
+        for row in session.execute(
+            select(Participant.id, Participant.display_name, Participant.joined_at).where(
+                Participant.quiz_id == quiz_pk, Participant.removed_at.is_(None)
+            )
+        )
+    ]
+    answers = _answers(session, [q.question_id for q in played], Answer.state.in_(COUNTED))
+    settled = all(a.state != AnswerState.ACCEPTED for a in answers)
+    return standings_after(players, played, answers, k), settled
+
+
+def _kept_standings(client: redis.Redis, quiz_code: str, k: int) -> list[Standing] | None:
+    try:
+        kept = client.get(redis_keys.standings_after(quiz_code, k))
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        return None  # PostgreSQL has it all: Redis only keeps it
+    return [Standing(*row) for row in json.loads(kept)] if kept else None
+
+
+def _keep_standings(client: redis.Redis, quiz_code: str, k: int, rows: list[Standing]) -> None:
+    packed = json.dumps([astuple(row) for row in rows], separators=(",", ":"))
+    try:
+        client.set(redis_keys.standings_after(quiz_code, k), packed, ex=STANDINGS_TTL_S)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        pass
+
+
+def forget_standings(client: redis.Redis, quiz_code: str, question_count: int) -> None:
+    """Drop the kept boards after each question: a player left, so every one changes."""
+    keys = [redis_keys.standings_after(quiz_code, k) for k in range(1, question_count + 1)]
+    if keys:
+        client.delete(*keys)
 
 
 def my_results(session: Session, quiz_code: str, participant_id: int) -> dict[str, Any]:

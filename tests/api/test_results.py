@@ -151,3 +151,36 @@ def test_anyone_may_count_the_answers_of_an_open_question_but_not_see_them(clien
     assert progress.status_code == 200
     assert (progress.json["answered"], progress.json["participants"]) == (1, 3)
     assert "choices" not in progress.json
+
+
+def test_a_settled_board_after_a_question_is_kept_until_a_player_is_removed(client, redis_client):
+    quiz, players = play_two_questions(client)
+    code = quiz["quiz_id"]
+    key = f"quiz:{{{code}}}:standings:2"
+    first = after(client, code, 2).json
+    assert redis_client.exists(key)
+    assert after(client, code, 2).json == first
+    bob = players["Bob"]
+    client.delete(f"/api/v1/quizzes/{code}/participants/{bob['participant_id']}", headers=HOST)
+    assert not redis_client.exists(key)
+    assert "Bob" not in {e["display_name"] for e in after(client, code, 2).json["entries"]}
+
+
+def test_a_board_with_an_answer_still_waiting_for_a_worker_is_not_kept(
+    client, redis_client, engine
+):
+    quiz, _ = play_two_questions(client)
+    code, second = quiz["quiz_id"], quiz["questions"][1]["question_id"]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE answers SET state = 'accepted', points = NULL WHERE id = "
+                "(SELECT min(id) FROM answers WHERE question_id = :q)"
+            ),
+            {"q": second},
+        )
+    assert after(client, code, 2).status_code == 200
+    assert not redis_client.exists(f"quiz:{{{code}}}:standings:2")
+    # the question before is settled, so its board is kept
+    assert after(client, code, 1).status_code == 200
+    assert redis_client.exists(f"quiz:{{{code}}}:standings:1")

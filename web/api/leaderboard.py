@@ -120,7 +120,12 @@ class Leaderboard(MethodView):
         limit, participant_id = args["limit"], args.get("participant_id")
         if "after_question" in args:
             return results.leaderboard_after(
-                get_session(), code, args["after_question"], limit, participant_id
+                get_session(),
+                resources().redis,
+                code,
+                args["after_question"],
+                limit,
+                participant_id,
             )
         view, me = leaderboard.leaderboard_of(
             resources().redis, get_session(), code, limit, participant_id
