@@ -89,6 +89,7 @@ def make_celery(settings: Settings) -> Celery:
                     task_names.CLOSE_TIMED_OUT_QUESTIONS,
                     settings.question_timer_interval_s,
                 ),
+                ("reconcile-boards", task_names.RECONCILE_BOARDS, settings.reconcile_interval_s),
             )
         },
         quiz_settings=settings,

@@ -60,6 +60,8 @@ class Settings:
     outbox_relay_interval_s: float = 10.0
     # beat closes the questions whose timer ran out this often (time's up on every screen)
     question_timer_interval_s: float = 1.0
+    # beat compares each live quiz's Redis board with PostgreSQL, and repairs it, this often
+    reconcile_interval_s: float = 60.0
     # deliveries of one answer's task before it is rejected as poison
     max_delivery_attempts: int = 5
     # a worker scores up to this many answers in one transaction; a batch that is not
@@ -145,6 +147,9 @@ class Settings:
                 "QUIZ_QUESTION_TIMER_INTERVAL_S",
                 _positive_float,
                 cls.question_timer_interval_s,
+            ),
+            reconcile_interval_s=_get(
+                environ, "QUIZ_RECONCILE_INTERVAL_S", _positive_float, cls.reconcile_interval_s
             ),
             max_delivery_attempts=_get(
                 environ, "QUIZ_MAX_DELIVERY_ATTEMPTS", int, cls.max_delivery_attempts

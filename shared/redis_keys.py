@@ -98,3 +98,8 @@ def quiz_code_of_live_channel(channel: str) -> str | None:
     ):
         return None
     return tagged[1:-1] or None
+
+
+def board_repairs() -> str:
+    """How many board entries the reconciler repaired, ever (a Prometheus counter's value)."""
+    return "quiz:metrics:board-repairs"

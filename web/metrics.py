@@ -10,7 +10,9 @@ variable (the Flask test client, `flask run`) the process's own registry is serv
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
 
+import redis
 from flask import Response, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import (
@@ -22,7 +24,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily
 
+from shared import redis_keys
 from shared.config import Environment
 from web.db import resources
 from web.errors import error_response
@@ -83,13 +87,41 @@ def observe_request(
             SUBMISSIONS.labels("rejected", REJECTION_REASONS.get(status, "error")).inc()
 
 
+class BoardRepairs:
+    """`quiz_board_repairs_total`: board entries the reconciler (a beat job in the worker)
+    repaired. The worker keeps the count in Redis; the API serves it with its own."""
+
+    def describe(self) -> list[CounterMetricFamily]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        try:
+            value = resources().redis.get(redis_keys.board_repairs())
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            return  # no figure rather than a wrong one
+        family = self._family()
+        family.add_metric([], int(value or 0))
+        yield family
+
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "quiz_board_repairs",
+            "Leaderboard entries found different from PostgreSQL and repaired by the "
+            "reconciler (QUIZ_RECONCILE_INTERVAL_S).",
+        )
+
+
 def registry() -> CollectorRegistry:
-    """Every gunicorn process's figures in multiprocess mode, else this process's."""
+    """Every gunicorn process's figures in multiprocess mode, else this process's; and
+    the reconciler's count."""
+    collected = CollectorRegistry(auto_describe=True)
     path = resources().settings.prometheus_multiproc_dir
-    if not path:
-        return REGISTRY
-    collected = CollectorRegistry()
-    multiprocess.MultiProcessCollector(collected, path=path)
+    if path:
+        multiprocess.MultiProcessCollector(collected, path=path)
+    else:
+        collected.register(REGISTRY)  # type: ignore[arg-type]
+    collected.register(BoardRepairs())  # type: ignore[arg-type]
     return collected
 
 

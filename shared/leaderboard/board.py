@@ -226,6 +226,59 @@ def remove_participant(client: redis.Redis, quiz_code: str, participant_id: int)
     return bool(gone)
 
 
+# KEYS board, names, version, removed; ARGV ttl, then for each change: member, the score
+# seen ('' for none), the score to write ('' to take the member off), the name -> how
+# many were written. A change is skipped when the member's score is no longer the one
+# seen, and a player the host removed is never put back.
+_COMPARE_AND_SET = (
+    _INTACT
+    + """
+if not intact() then return 0 end
+local written = 0
+for i = 2, #ARGV, 4 do
+  local member, seen, want, name = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local now = redis.call('ZSCORE', KEYS[1], member)
+  local same = (now == false and seen == '') or (now ~= false and tonumber(now) == tonumber(seen))
+  if same then
+    if want == '' then
+      written = written + redis.call('ZREM', KEYS[1], member)
+      redis.call('HDEL', KEYS[2], member)
+    elseif redis.call('SISMEMBER', KEYS[4], member) == 0 then
+      redis.call('ZADD', KEYS[1], want, member)
+      redis.call('HSET', KEYS[2], member, name)
+      written = written + 1
+    end
+  end
+end
+if written > 0 then
+  redis.call('INCR', KEYS[3])
+  keep(ARGV[1])
+end
+return written
+"""
+)
+
+
+def compare_and_set(
+    client: redis.Redis,
+    quiz_code: str,
+    changes: Sequence[tuple[int, int | None, int | None, str]],
+) -> int:
+    """Write totals (lower ones too) or take members off, each only if the board still shows
+    the score seen: (participant id, score seen or None, score to write or None to take
+    them off, display name). Returns how many were written; 0 when the board is missing."""
+    args: list[Any] = [BOARD_TTL_S]
+    for participant_id, seen, want, name in changes:
+        args += [
+            member_of(participant_id),
+            "" if seen is None else seen,
+            "" if want is None else want,
+            name,
+        ]
+    removed = redis_keys.leaderboard_removed(quiz_code)
+    return int(_run(client, _COMPARE_AND_SET, 4, *_keys(quiz_code), removed, *args))
+
+
 def apply_total(
     client: redis.Redis, quiz_code: str, participant_id: int, display_name: str, total: int
 ) -> bool | None:

@@ -1,4 +1,5 @@
-"""Beat jobs that keep the promises of a 202: lost tasks re-sent, stranded events published."""
+"""Beat jobs that keep the promises of a 202: lost tasks re-sent, stranded events
+published, boards that drifted from PostgreSQL repaired."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from celery import Celery, shared_task
 
 from shared import task_names
+from shared.leaderboard import reconcile
 from shared.quiz import answers
 from shared.quiz.outbox import lock_unpublished, mark_published
 from worker.base import QuizTask, utcnow
@@ -84,3 +86,14 @@ def forget_idempotency_keys(self: QuizTask) -> int:
     settings = self.resources.settings
     with self.resources.engine.begin() as conn:
         return answers.forget_idempotency_keys(conn, utcnow(), settings.idempotency_ttl_s)
+
+
+@shared_task(bind=True, base=QuizTask, name=task_names.RECONCILE_BOARDS)
+def reconcile_boards(self: QuizTask) -> int:
+    """Compare each live quiz's Redis board with PostgreSQL and repair what differs."""
+    resources = self.resources
+    with resources.session_factory() as session:
+        repaired = reconcile.reconcile_all(session, resources.redis, utcnow())
+    if repaired:
+        log.warning("reconcile_boards.repaired", extra={"repairs": repaired})
+    return sum(repaired.values())
