@@ -90,6 +90,7 @@ def make_celery(settings: Settings) -> Celery:
                     settings.question_timer_interval_s,
                 ),
                 ("reconcile-boards", task_names.RECONCILE_BOARDS, settings.reconcile_interval_s),
+                ("delete-old-quizzes", task_names.DELETE_OLD_QUIZZES, 3600.0),
             )
         },
         quiz_settings=settings,

@@ -62,6 +62,8 @@ class Settings:
     question_timer_interval_s: float = 1.0
     # beat compares each live quiz's Redis board with PostgreSQL, and repairs it, this often
     reconcile_interval_s: float = 60.0
+    # finished quizzes created longer ago than this are deleted, with every answer (0: never)
+    retention_days: int = 90
     # deliveries of one answer's task before it is rejected as poison
     max_delivery_attempts: int = 5
     # a worker scores up to this many answers in one transaction; a batch that is not
@@ -151,6 +153,7 @@ class Settings:
             reconcile_interval_s=_get(
                 environ, "QUIZ_RECONCILE_INTERVAL_S", _positive_float, cls.reconcile_interval_s
             ),
+            retention_days=_get(environ, "QUIZ_RETENTION_DAYS", int, cls.retention_days),
             max_delivery_attempts=_get(
                 environ, "QUIZ_MAX_DELIVERY_ATTEMPTS", int, cls.max_delivery_attempts
             ),

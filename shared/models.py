@@ -167,6 +167,23 @@ class Answer(Base):
     total_score_after: Mapped[int | None] = mapped_column(Integer)
 
 
+class Erasure(Base):
+    """That a player's personal data was erased, when and at whose request: no personal
+    data itself (the player's row keeps only its id and a tombstone name)."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), unique=True
+    )
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # who asked: the host (the only caller allowed), and the request's id for the logs
+    requested_by: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+
+
 class OutboxEvent(Base):
     __tablename__ = "outbox_events"
     __table_args__ = (

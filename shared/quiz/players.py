@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.leaderboard import board
-from shared.models import Answer, AnswerState, Participant, QuizStatus
+from shared.models import Answer, AnswerState, Participant, Quiz, QuizStatus
 from shared.quiz import results
 from shared.quiz.quizzes import get_quiz
 from shared.quiz.task_status import REMOVED_PLAYER
@@ -110,6 +110,15 @@ def remove_participant(
     """Remove a player (and ban the name with `ban`). Removing again changes nothing but
     a ban, and takes them off the board again: a retry after a 503 is safe."""
     quiz = get_quiz(session, quiz_code)
+    participant = locked_participant(session, quiz, participant_id)
+    mark_removed(session, participant, now)
+    participant.banned = participant.banned or ban
+    session.commit()
+    # committed: Redis failing here is a 503, and the host's retry removes them again
+    take_off_boards(client, quiz, participant.id)
+
+
+def locked_participant(session: Session, quiz: Quiz, participant_id: int) -> Participant:
     participant = session.scalar(
         select(Participant)
         .where(Participant.id == participant_id, Participant.quiz_id == quiz.id)
@@ -117,21 +126,28 @@ def remove_participant(
     )
     if participant is None:
         raise NotFound(f"participant {participant_id} does not play in quiz {quiz.code}")
-    if participant.removed_at is None:
-        participant.removed_at = now
-        participant.total_score = 0
-        # answers scored, or still waiting for a worker: none counts any more
-        session.execute(
-            update(Answer)
-            .where(Answer.participant_id == participant.id)
-            .values(
-                state=AnswerState.REJECTED.value,
-                reject_reason=REMOVED_PLAYER,
-                scored_at=func.coalesce(Answer.scored_at, now),
-            )
+    return participant
+
+
+def mark_removed(session: Session, participant: Participant, now: datetime) -> None:
+    """Take a player out of the game in the caller's transaction (again: no change)."""
+    if participant.removed_at is not None:
+        return
+    participant.removed_at = now
+    participant.total_score = 0
+    # answers scored, or still waiting for a worker: none counts any more
+    session.execute(
+        update(Answer)
+        .where(Answer.participant_id == participant.id)
+        .values(
+            state=AnswerState.REJECTED.value,
+            reject_reason=REMOVED_PLAYER,
+            scored_at=func.coalesce(Answer.scored_at, now),
         )
-    participant.banned = participant.banned or ban
-    session.commit()
-    # committed: Redis failing here is a 503, and the host's retry removes them again
-    board.remove_participant(client, quiz.code, participant.id)
+    )
+
+
+def take_off_boards(client: redis.Redis, quiz: Quiz, participant_id: int) -> None:
+    """Off the live board for good, and off the kept boards after each question."""
+    board.remove_participant(client, quiz.code, participant_id)
     results.forget_standings(client, quiz.code, len(quiz.questions))

@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.leaderboard import service as leaderboard
-from shared.quiz import players, quizzes, results
+from shared.quiz import players, privacy, quizzes, results
 from shared.tokens import issue_participant_token
 from web import rate_limits
 from web.api.responses import BACKING, BODY, HOST_KEY, LIMITED, shared_errors
@@ -110,7 +110,7 @@ class ParticipantById(MethodView):
     @blp.arguments(RemovalArgsSchema(), location="query")
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="no such player in this quiz")
-    @blp.alt_response(422, schema=ErrorSchema, description="`ban` is not true or false")
+    @blp.alt_response(422, schema=ErrorSchema, description="`ban` or `erase` is not true or false")
     @blp.doc(security=[{"hostKey": []}])
     @shared_errors(blp, *HOST_KEY, *BACKING)
     def delete(self, args: dict[str, Any], quiz_id: str, participant_id: int) -> None:
@@ -119,15 +119,23 @@ class ParticipantById(MethodView):
         Their token stops working (403), they leave the board, and their answers stay
         stored but count for nothing. With `ban=true` their display name cannot join this
         quiz again. Removing a removed player again changes nothing (but can add the ban).
+
+        With `erase=true` (the right to erasure) their personal data goes too: the display
+        name becomes a tombstone, their answers and leaderboard events are deleted from
+        PostgreSQL, and the board, cached statistics and task statuses forget them in
+        Redis. The other players keep their points, and their ranks close up. An
+        `erasures` row records when and at whose request (the host, the request id), and
+        nothing personal. Erasing again only repeats the Redis clean-up.
         """
-        players.remove_participant(
-            get_session(),
-            resources().redis,
-            quiz_id,
-            participant_id,
-            datetime.now(UTC),
-            ban=args["ban"],
-        )
+        session, client, now = get_session(), resources().redis, datetime.now(UTC)
+        if args["erase"]:
+            privacy.erase_participant(
+                session, client, quiz_id, participant_id, now, request_id=g.get("request_id")
+            )
+        else:
+            players.remove_participant(
+                session, client, quiz_id, participant_id, now, ban=args["ban"]
+            )
 
 
 def put_on_board(quiz_id: str, participant_id: int, display_name: str) -> None:

@@ -268,6 +268,13 @@ class RemovalArgsSchema(Schema):
         load_default=False,
         metadata={"description": "also refuse this display name in the quiz from now on"},
     )
+    erase = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "also erase the player's personal data: the name becomes a "
+            "tombstone, their answers and events are deleted (a ban goes with the name)"
+        },
+    )
 
 
 class ParticipantJoinedSchema(Schema):

@@ -1,5 +1,5 @@
 """Beat jobs that keep the promises of a 202: lost tasks re-sent, stranded events
-published, boards that drifted from PostgreSQL repaired."""
+published, boards that drifted from PostgreSQL repaired, old quizzes deleted."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery import Celery, shared_task
 
 from shared import task_names
 from shared.leaderboard import reconcile
-from shared.quiz import answers
+from shared.quiz import answers, privacy
 from shared.quiz.outbox import lock_unpublished, mark_published
 from worker.base import QuizTask, utcnow
 from worker.publisher import publish_leaderboard_updates
@@ -97,3 +97,14 @@ def reconcile_boards(self: QuizTask) -> int:
     if repaired:
         log.warning("reconcile_boards.repaired", extra={"repairs": repaired})
     return sum(repaired.values())
+
+
+@shared_task(bind=True, base=QuizTask, name=task_names.DELETE_OLD_QUIZZES)
+def delete_old_quizzes(self: QuizTask) -> int:
+    """Hourly: delete finished quizzes older than QUIZ_RETENTION_DAYS, in bounded batches."""
+    resources = self.resources
+    with resources.session_factory() as session:
+        deleted = privacy.delete_old_quizzes(
+            session, resources.redis, utcnow(), resources.settings.retention_days
+        )
+    return len(deleted)
