@@ -12,6 +12,12 @@ Version 1, one update (JSON object, all fields required; see docs/events.md):
     question_id     integer
     points          points that answer earned
     occurred_at     ISO 8601 time the answer was scored, with its UTC offset
+    epoch           optional, default 0: the quiz's score corrections so far when the total
+                    was computed. A total of a newer epoch replaces the board's, even a
+                    lower one; within an epoch totals only rise; an older epoch is stale.
+    correction_id   optional: set when a correction (regrade or void) wrote the total;
+                    then answer_id is the participant's latest answer, question_id the
+                    corrected question and points the change of the total (maybe < 0)
 
 Version 2, many updates in one message (what the scorer and the relay send):
     schema          "quiz.leaderboard.update"
@@ -62,6 +68,8 @@ class LeaderboardUpdateSchema(Schema):
     question_id = fields.Integer(required=True, strict=True)
     points = fields.Integer(required=True, strict=True)
     occurred_at = fields.AwareDateTime(required=True)
+    epoch = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    correction_id = fields.Integer(load_default=None, allow_none=True, strict=True)
 
 
 class LeaderboardBatchSchema(Schema):
@@ -87,9 +95,11 @@ def leaderboard_update(
     points: int,
     occurred_at: datetime,
     event_id: uuid.UUID | None = None,
+    epoch: int = 0,
+    correction_id: int | None = None,
 ) -> dict[str, Any]:
     """Build a version-1 event as the JSON-ready dict that goes on the wire."""
-    return {
+    event = {
         "schema": SCHEMA_NAME,
         "version": UPDATE_VERSION,
         "event_id": str(event_id or uuid.uuid4()),
@@ -101,7 +111,11 @@ def leaderboard_update(
         "question_id": question_id,
         "points": points,
         "occurred_at": occurred_at.isoformat(),
+        "epoch": epoch,
     }
+    if correction_id is not None:
+        event["correction_id"] = correction_id
+    return event
 
 
 def leaderboard_batch(updates: Sequence[dict[str, Any]]) -> dict[str, Any]:

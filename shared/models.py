@@ -60,6 +60,14 @@ class Quiz(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # players may join once the game has started (they start at 0)
     allow_late_join: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # the scoring rules it is played with (shared/quiz/scoring.py Policy), kept so a later
+    # change of the rules never changes how this quiz is recomputed
+    scoring_version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    streak_bonus: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    speed_weighting: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # score corrections made so far: each leaderboard event carries it, so a total
+    # computed before a correction never overwrites one computed after it
+    score_epoch: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     questions: Mapped[list[Question]] = relationship(
         back_populates="quiz", order_by="Question.position", cascade="all, delete-orphan"
@@ -87,6 +95,8 @@ class Question(Base):
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # a voided question earns nobody anything and counts for no streak
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     quiz: Mapped[Quiz] = relationship(back_populates="questions")
     choices: Mapped[list[Choice]] = relationship(
@@ -180,6 +190,27 @@ class Erasure(Base):
     )
     erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # who asked: the host (the only caller allowed), and the request's id for the logs
+    requested_by: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class ScoreCorrection(Base):
+    """A regrade or a void, with every total it changed, before and after."""
+
+    __tablename__ = "score_corrections"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    # "answer_key" or "void"
+    kind: Mapped[str] = mapped_column(String(16))
+    # what changed: the correct choices before and after, for a regrade
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # participant id -> [total before, total after], for the totals that changed
+    totals: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # the quiz's score epoch this correction began
+    epoch: Mapped[int] = mapped_column(Integer)
+    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     requested_by: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str | None] = mapped_column(String(128))
 

@@ -57,6 +57,11 @@ def leaderboard_removed(quiz_code: str) -> str:
     return f"{_quiz(quiz_code)}:leaderboard:removed"
 
 
+def leaderboard_epochs(quiz_code: str) -> str:
+    """Hash: board member -> the score epoch of its total, once a correction happened."""
+    return f"{_quiz(quiz_code)}:leaderboard:epochs"
+
+
 def leaderboard_staging(quiz_code: str, token: str) -> str:
     """Where a rebuild writes the board before it swaps it in; `token` keeps rebuilds apart."""
     return f"{_quiz(quiz_code)}:leaderboard:rebuild:{token}"

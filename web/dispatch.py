@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from shared import logging as quiz_logging
 from web.intake import Waiting
+from worker.tasks.maintenance import publish_outbox_events
 from worker.tasks.scoring import score_answer
 
 log = logging.getLogger(__name__)
@@ -77,3 +78,16 @@ def enqueue_scoring(answer_id: int, participant_id: int, task_id: str) -> bool:
     """Send one answer's scoring task (the request's id in its headers); whether it went."""
     request_id = quiz_logging.current("request_id")
     return enqueue_scorings([Scoring(answer_id, participant_id, task_id, request_id)]) == 1
+
+
+def enqueue_outbox_publish(outbox_ids: Sequence[int]) -> bool:
+    """Ask a worker to publish these outbox events now; whether the message went. If not,
+    the outbox relay publishes them within QUIZ_OUTBOX_RELAY_AFTER_S and its interval."""
+    if not outbox_ids:
+        return True
+    try:
+        publish_outbox_events.apply_async((list(outbox_ids),))
+    except SEND_ERRORS:
+        log.warning("dispatch.outbox_publish_not_sent", extra={"events": len(outbox_ids)})
+        return False
+    return True

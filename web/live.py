@@ -321,10 +321,15 @@ class LiveHub:
         if code is None or not self.clients_of(code):
             return
         try:
-            kind = json.loads(data).get("kind")
+            notice = json.loads(data)
+            kind = notice.get("kind")
         except (ValueError, AttributeError):
-            kind = board.BOARD_CHANGED
-        if kind == board.QUIZ_CHANGED:
+            notice, kind = {}, board.BOARD_CHANGED
+        if kind == board.CORRECTION and isinstance(notice.get("detail"), dict):
+            chunk = sse_event(notice["detail"], "correction")
+            for client in self.clients_of(code):
+                client.offer_event(chunk)
+        if kind in (board.QUIZ_CHANGED, board.CORRECTION):
             self._send_quiz(code)
         self._board_changed(code)
 

@@ -42,22 +42,38 @@ local function keep(ttl)
 end
 """
 
-# KEYS board, names, version, removed; ARGV ttl, then member, total, display name for
-# each update -> -1 board missing, else how many members changed. A member the host
-# removed is never put back by an update that was on its way.
+# KEYS board, names, version, removed, epochs; ARGV ttl, then member, total, display name,
+# epoch for each update -> -1 board missing, else how many members changed. A member the
+# host removed is never put back by an update that was on its way. Epochs (the quiz's
+# score corrections when the total was computed) are kept per member once one is above 0:
+# a total of a newer epoch replaces the member's, even a lower one (a correction); one of
+# the same epoch only raises it; one of an older epoch is stale and skipped.
 _APPLY = (
     _INTACT
     + """
 if not intact() then return -1 end
 local changed = 0
-for i = 2, #ARGV, 3 do
-  if redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 0 then
-    changed = changed + redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], ARGV[i])
-    changed = changed + redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+local epochs = redis.call('EXISTS', KEYS[5]) == 1
+for i = 2, #ARGV, 4 do
+  local member, epoch = ARGV[i], tonumber(ARGV[i + 3])
+  if redis.call('SISMEMBER', KEYS[4], member) == 0 then
+    local known = 0
+    if epochs then known = tonumber(redis.call('HGET', KEYS[5], member) or '0') end
+    if epoch > known then
+      changed = changed + redis.call('ZADD', KEYS[1], 'CH', ARGV[i + 1], member)
+      redis.call('HSET', KEYS[5], member, epoch)
+      epochs = true
+    elseif epoch == known then
+      changed = changed + redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], member)
+    end
+    if epoch >= known then
+      changed = changed + redis.call('HSET', KEYS[2], member, ARGV[i + 2])
+    end
   end
 end
 if changed > 0 then redis.call('INCR', KEYS[3]) end
 keep(ARGV[1])
+if epochs then redis.call('EXPIRE', KEYS[5], ARGV[1]) end
 return changed
 """
 )
@@ -181,6 +197,8 @@ class Standing:
     participant_id: int
     display_name: str
     total_score: int
+    # the quiz's score epoch the total was computed in (0 until a first correction)
+    epoch: int = 0
 
 
 def _keys(quiz_code: str) -> list[str]:
@@ -192,16 +210,23 @@ def _keys(quiz_code: str) -> list[str]:
 
 
 def apply_totals(client: redis.Redis, quiz_code: str, standings: Sequence[Standing]) -> int | None:
-    """Raise participants' totals to the given ones (never lower them), in one call.
+    """Raise participants' totals to the given ones, in one call; a total of a newer
+    score epoch replaces the board's (a correction may lower it).
 
     Returns how many members changed, or None when the board is missing and must be
     rebuilt first.
     """
     args: list[Any] = [BOARD_TTL_S]
     for standing in standings:
-        args += [member_of(standing.participant_id), standing.total_score, standing.display_name]
+        args += [
+            member_of(standing.participant_id),
+            standing.total_score,
+            standing.display_name,
+            standing.epoch,
+        ]
     removed = redis_keys.leaderboard_removed(quiz_code)
-    result = _run(client, _APPLY, 4, *_keys(quiz_code), removed, *args)
+    epochs = redis_keys.leaderboard_epochs(quiz_code)
+    result = _run(client, _APPLY, 5, *_keys(quiz_code), removed, epochs, *args)
     return None if int(result) == MISSING else int(result)
 
 
@@ -399,6 +424,17 @@ def replace(client: redis.Redis, quiz_code: str, standings: Iterable[Standing], 
     return int(version)
 
 
+def set_epochs(client: redis.Redis, quiz_code: str, standings: Sequence[Standing]) -> None:
+    """Record each member's score epoch (none kept while every one is 0), for a rebuild."""
+    key = redis_keys.leaderboard_epochs(quiz_code)
+    if not any(s.epoch for s in standings):
+        client.delete(key)
+        return
+    for chunk in _chunks(standings):
+        client.hset(key, mapping={member_of(s.participant_id): s.epoch for s in chunk})
+    client.expire(key, BOARD_TTL_S)
+
+
 def merge(client: redis.Redis, quiz_code: str, standings: Iterable[Standing]) -> int:
     """Raise totals to at least the given ones (ZADD GT), adding missing participants.
 
@@ -433,8 +469,18 @@ def _chunks(standings: Iterable[Standing]) -> Iterable[list[Standing]]:
 
 BOARD_CHANGED = "board"
 QUIZ_CHANGED = "quiz"
+# a regrade or void: the board and the quiz changed, and `detail` says how
+CORRECTION = "correction"
 
 
-def publish_notice(client: redis.Redis, quiz_code: str, kind: str = BOARD_CHANGED) -> None:
+def publish_notice(
+    client: redis.Redis,
+    quiz_code: str,
+    kind: str = BOARD_CHANGED,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Tell the web processes that a quiz's board (or its questions) changed; they read it."""
-    client.publish(redis_keys.quiz_live_channel(quiz_code), json.dumps({"kind": kind}))
+    notice: dict[str, Any] = {"kind": kind}
+    if detail is not None:
+        notice["detail"] = detail
+    client.publish(redis_keys.quiz_live_channel(quiz_code), json.dumps(notice))

@@ -23,13 +23,14 @@ log = logging.getLogger(__name__)
 
 
 def standings(session: Session, quiz_pk: int) -> list[board.Standing]:
-    """Every player of a quiz (not those the host removed) with the total PostgreSQL holds."""
+    """Every player of a quiz (not those the host removed) with the total PostgreSQL holds,
+    in the quiz's current score epoch."""
     rows = session.execute(
-        select(Participant.id, Participant.display_name, Participant.total_score).where(
-            Participant.quiz_id == quiz_pk, Participant.removed_at.is_(None)
-        )
+        select(Participant.id, Participant.display_name, Participant.total_score, Quiz.score_epoch)
+        .join(Quiz, Quiz.id == Participant.quiz_id)
+        .where(Participant.quiz_id == quiz_pk, Participant.removed_at.is_(None))
     )
-    return [board.Standing(r.id, r.display_name, r.total_score) for r in rows]
+    return [board.Standing(r.id, r.display_name, r.total_score, r.score_epoch) for r in rows]
 
 
 def rebuild_board(session: Session, client: redis.Redis, quiz_code: str) -> int:
@@ -47,6 +48,8 @@ def rebuild_board(session: Session, client: redis.Redis, quiz_code: str) -> int:
     first = standings(session, quiz_pk)
     # end the read transaction, so the second read sees what committed since
     session.rollback()
+    # the epochs first: an event of an older epoch on its way is stale from now on
+    board.set_epochs(client, code, first)
     board.replace(client, code, first, uuid.uuid4().hex)
     board.merge(client, code, standings(session, quiz_pk))
     session.rollback()

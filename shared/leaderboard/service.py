@@ -149,14 +149,20 @@ def apply_updates(
 ) -> Applied:
     """Apply leaderboard updates (version-1 events, JSON form), one Redis call per quiz.
 
-    Totals are absolute (`ZADD GT`), so a repeated or late update changes nothing. A
+    Totals are absolute (`ZADD GT` within a score epoch), so a repeated or late update
+    changes nothing. A
     missing board is rebuilt from PostgreSQL first; updates of a quiz PostgreSQL does
     not know are left out and named in the result.
     """
     by_quiz: dict[str, list[board.Standing]] = defaultdict(list)
     for update in updates:
         by_quiz[normalize_code(update["quiz_id"])].append(
-            board.Standing(update["participant_id"], update["display_name"], update["total_score"])
+            board.Standing(
+                update["participant_id"],
+                update["display_name"],
+                update["total_score"],
+                update.get("epoch", 0),
+            )
         )
     applied = Applied(changed=set(), unknown=set())
     for code, standings in by_quiz.items():

@@ -112,11 +112,16 @@ def _lock(conn: Connection, answer_ids: Sequence[int]) -> list[Any]:
                 questions.c.time_limit_s,
                 questions.c.opened_at,
                 questions.c.closed_at,
+                questions.c.voided_at,
                 choices.c.question_id.label("choice_question_id"),
                 choices.c.is_correct,
                 participants.c.display_name,
                 participants.c.removed_at,
                 quizzes.c.code.label("quiz_code"),
+                quizzes.c.scoring_version,
+                quizzes.c.streak_bonus.label("policy_streak_bonus"),
+                quizzes.c.speed_weighting,
+                quizzes.c.score_epoch,
             )
             .join(questions, questions.c.id == answers.c.question_id)
             .join(choices, choices.c.id == answers.c.choice_id)
@@ -181,6 +186,7 @@ def _opened_questions(conn: Connection, quiz_ids: Iterable[int]) -> dict[int, li
             questions.c.time_limit_s,
             questions.c.opened_at,
             questions.c.closed_at,
+            questions.c.voided_at,
         )
         .where(questions.c.quiz_id.in_(sorted(set(quiz_ids))), questions.c.opened_at.is_not(None))
         .order_by(questions.c.opened_at)
@@ -226,11 +232,14 @@ def _window(question: Any) -> scoring.QuestionWindow:
 def earlier_results(
     opened: Sequence[Any], stored: Mapping[int, EarlierAnswer], opened_at: datetime
 ) -> list[bool]:
-    """For each question opened before `opened_at`, oldest first: got it right in time?"""
+    """For each question opened before `opened_at` and not voided, oldest first: got it
+    right in time?"""
     results = []
     for question in opened:
         if question.opened_at >= opened_at:
             break
+        if question.voided_at is not None:
+            continue  # a voided question neither breaks nor extends a streak
         answer = stored.get(question.id)
         results.append(
             answer is not None
@@ -249,13 +258,16 @@ def _score(
     # each participant's answers in question order, so each carries its running total
     rows = sorted(rows, key=lambda r: (r.participant_id, r.opened_at))
     scores = {
-        row.id: scoring.score_answer(
+        row.id: scoring.score_voided(row.is_correct)
+        if row.voided_at is not None
+        else scoring.score_answer(
             scoring.QuestionWindow(
                 row.question_points, row.time_limit_s, row.opened_at, row.closed_at
             ),
             row.is_correct,
             row.received_at,
             earlier_results(opened[row.quiz_id], stored[row.participant_id], row.opened_at),
+            policy_of(row),
         )
         for row in rows
     }
@@ -286,9 +298,19 @@ def _score(
                 question_id=row.question_id,
                 points=score.points,
                 occurred_at=now,
+                epoch=row.score_epoch,
             )
         )
     outcome.outbox_ids = add_events(conn, LEADERBOARD_QUEUE, outcome.events)
+
+
+def policy_of(row: Any) -> scoring.Policy:
+    """The scoring policy stored with a quiz (a row with its three policy columns)."""
+    return scoring.Policy(
+        version=row.scoring_version,
+        streak_bonus=row.policy_streak_bonus,
+        speed_weighting=row.speed_weighting,
+    )
 
 
 def _add_points(conn: Connection, gained: Mapping[int, int]) -> dict[int, int]:

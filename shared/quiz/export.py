@@ -40,6 +40,7 @@ ANSWER_COLUMNS = (
     "points",
     "streak_bonus",
     "response_ms",
+    "voided",
     "rank_after_question",
     "total",
     "correct_answers",
@@ -51,7 +52,7 @@ ANSWER_COLUMNS = (
 _ROWS = text(
     """
     WITH played AS (
-        SELECT id, position, opened_at, closed_at, time_limit_s, points,
+        SELECT id, position, opened_at, closed_at, time_limit_s, points, voided_at,
                row_number() OVER (ORDER BY closed_at, position) AS k
         FROM questions
         WHERE quiz_id = :quiz_pk AND status = 'closed' AND closed_at IS NOT NULL
@@ -59,6 +60,7 @@ _ROWS = text(
     cells AS (
         SELECT p.id AS participant_id, p.display_name, q.id AS question_id,
                q.position, q.k, q.opened_at, q.closed_at, q.time_limit_s, q.points AS worth,
+               q.voided_at IS NOT NULL AS voided,
                c.text AS choice_text, c.is_correct, a.received_at, a.points, a.streak_bonus,
                sum(coalesce(a.points, 0)) OVER (PARTITION BY p.id ORDER BY q.k) AS total_after
         FROM participants p
@@ -110,7 +112,11 @@ class PlayerExport:
 def _question_row(row: Any) -> dict[str, Any]:
     answered = row.received_at is not None
     window = QuestionWindow(row.worth, row.time_limit_s, row.opened_at, row.closed_at)
-    right = answered and answer_counts_correct(window, row.is_correct, row.received_at)
+    right = (
+        answered
+        and not row.voided
+        and answer_counts_correct(window, row.is_correct, row.received_at)
+    )
     return {
         "question_position": row.position,
         "question_id": row.question_id,
@@ -119,6 +125,7 @@ def _question_row(row: Any) -> dict[str, Any]:
         "points": row.points if answered else None,
         "streak_bonus": row.streak_bonus if answered else None,
         "response_ms": _ms(row.received_at - row.opened_at) if answered else None,
+        "voided": row.voided,
         "rank_after_question": row.rank_after,
     }
 

@@ -35,10 +35,13 @@ _ADD_EVENTS = text(
 )
 
 
-def add_events(conn: Connection, topic: str, events: Sequence[dict[str, Any]]) -> list[int]:
+def add_events(
+    conn: Connection, topic: str, events: Sequence[dict[str, Any]], *, answer_rows: bool = True
+) -> list[int]:
     """Record events in the caller's transaction, in one statement; their ids, in order.
 
-    An event that names an `answer_id` is that answer's row: one per answer at most.
+    With `answer_rows`, an event that names an `answer_id` is that answer's row: one per
+    answer at most. A correction's events name answers without being theirs.
     """
     if not events:
         return []
@@ -47,7 +50,7 @@ def add_events(conn: Connection, topic: str, events: Sequence[dict[str, Any]]) -
         {
             "topic": topic,
             "ids": [event["event_id"] for event in events],
-            "answer_ids": [event.get("answer_id") for event in events],
+            "answer_ids": [event.get("answer_id") if answer_rows else None for event in events],
             "payloads": [json.dumps(event) for event in events],
         },
     )
@@ -65,16 +68,22 @@ def mark_published(conn: Connection | Session, outbox_ids: Sequence[int], now: d
 
 
 def lock_unpublished(
-    conn: Connection, now: datetime, older_than_s: float, limit: int
+    conn: Connection,
+    now: datetime,
+    older_than_s: float,
+    limit: int,
+    only_ids: Sequence[int] | None = None,
 ) -> list[PendingEvent]:
-    """Lock a batch of events nobody published; other relays skip them until commit."""
+    """Lock a batch of events nobody published (of `only_ids`, whatever their age, when
+    given); other relays skip them until commit."""
+    if only_ids is not None:
+        which = OutboxEvent.id.in_(only_ids)
+    else:
+        which = OutboxEvent.created_at < now - timedelta(seconds=older_than_s)
     rows = conn.execute(
         select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload)
-        .where(
-            OutboxEvent.published_at.is_(None),
-            OutboxEvent.created_at < now - timedelta(seconds=older_than_s),
-        )
-        .order_by(OutboxEvent.created_at)
+        .where(OutboxEvent.published_at.is_(None), which)
+        .order_by(OutboxEvent.created_at, OutboxEvent.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

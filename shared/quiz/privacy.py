@@ -50,6 +50,13 @@ def erase_participant(
     )
     answer_ids = select(Answer.id).where(Answer.participant_id == participant.id)
     session.execute(delete(OutboxEvent).where(OutboxEvent.answer_id.in_(answer_ids)))
+    # a correction's events name the player without being an answer's
+    session.execute(
+        delete(OutboxEvent).where(
+            OutboxEvent.answer_id.is_(None),
+            OutboxEvent.payload["participant_id"].as_integer() == participant.id,
+        )
+    )
     session.execute(delete(Answer).where(Answer.participant_id == participant.id))
     participant.display_name = TOMBSTONE
     participant.banned = False  # a ban is on a name, and the name is gone

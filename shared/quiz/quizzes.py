@@ -18,6 +18,7 @@ from shared.errors import Conflict, NotFound
 from shared.leaderboard.board import QUIZ_CHANGED, publish_notice
 from shared.models import Choice, Question, QuestionStatus, Quiz, QuizStatus
 from shared.quiz import game
+from shared.quiz.scoring import DEFAULT_POLICY, Policy
 from shared.quiz.state import mark_quiz_changing, quiz_state_of, save_quiz_state
 
 # no 0/O or 1/I: codes are read off a big screen and typed on phones
@@ -49,6 +50,7 @@ class QuizSpec:
     questions: Sequence[QuestionSpec] = field(default_factory=tuple)
     # players may join after the first question opened (they start at 0)
     allow_late_join: bool = True
+    policy: Policy = DEFAULT_POLICY
 
 
 def normalize_code(quiz_code: str) -> str:
@@ -68,6 +70,9 @@ def create_quiz(session: Session, spec: QuizSpec) -> Quiz:
             title=spec.title,
             status=QuizStatus.LOBBY.value,
             allow_late_join=spec.allow_late_join,
+            scoring_version=spec.policy.version,
+            streak_bonus=spec.policy.streak_bonus,
+            speed_weighting=spec.policy.speed_weighting,
         )
         quiz.questions = [
             Question(

@@ -39,6 +39,8 @@ class PlayedQuestion:
     position: int
     window: QuestionWindow
     closed: bool
+    # a voided question earns nothing and counts for no streak
+    voided: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Standing:
 
 
 def counts_correct(question: PlayedQuestion, answer: StoredAnswer) -> bool:
+    if question.voided:
+        return False
     return answer_counts_correct(question.window, answer.choice_correct, answer.received_at)
 
 
@@ -146,7 +150,8 @@ def results_of(
             continue  # still open: not answered yet is not a miss yet
         counted = answer is not None and answer.state in COUNTED
         right = counted and counts_correct(question, answer)  # type: ignore[arg-type]
-        streak = streak + 1 if right else 0
+        if not question.voided:
+            streak = streak + 1 if right else 0
         results.append(
             {
                 "question_id": question.question_id,
@@ -159,6 +164,7 @@ def results_of(
                 "points": answer.points if answer is not None else None,
                 "streak_bonus": answer.streak_bonus if answer is not None else None,
                 "streak": streak,
+                "voided": question.voided,
             }
         )
     return results
@@ -174,6 +180,7 @@ def _played(questions: Sequence[Question]) -> list[PlayedQuestion]:
             position=q.position,
             window=QuestionWindow(q.points, q.time_limit_s, q.opened_at, q.closed_at),
             closed=q.status == QuestionStatus.CLOSED,
+            voided=q.voided_at is not None,
         )
         for q in questions
         if q.opened_at is not None

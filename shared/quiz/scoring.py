@@ -40,6 +40,24 @@ class QuestionWindow:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """The rules a quiz is played with, stored with it: a later change of the rules gets a
+    new version, and an old quiz is still recomputed by the version it was played with.
+
+    Version 1 is Kahoot's: points fall from full to half over the time limit
+    (`speed_weighting`), and right answers in a row earn a growing bonus (`streak_bonus`).
+    """
+
+    version: int = 1
+    streak_bonus: bool = True
+    speed_weighting: bool = True
+
+
+DEFAULT_POLICY = Policy()
+SCORING_VERSIONS = (1,)
+
+
+@dataclass(frozen=True)
 class Score:
     """`correct` says whether the choice was right; a late right choice still earns 0."""
 
@@ -91,14 +109,27 @@ def score_answer(
     choice_correct: bool,
     received_at: datetime,
     earlier_results: Iterable[bool],
+    policy: Policy = DEFAULT_POLICY,
 ) -> Score:
     """Score one answer.
 
-    :param earlier_results: for each question opened before this one, oldest first, whether
-        the participant answered it correctly in time (a missing answer is False).
+    :param earlier_results: for each question opened before this one and not voided,
+        oldest first, whether the participant answered it correctly in time (a missing
+        answer is False).
     """
+    if policy.version not in SCORING_VERSIONS:
+        raise ValueError(f"no scoring rules of version {policy.version}")
     if not answer_counts_correct(window, choice_correct, received_at):
         return Score(correct=choice_correct, base_points=0, streak=0, streak_bonus=0)
     streak = current_streak(earlier_results) + 1
-    base = time_points(window.points, window.time_limit_s, window.elapsed_s(received_at))
-    return Score(correct=True, base_points=base, streak=streak, streak_bonus=streak_bonus(streak))
+    if policy.speed_weighting:
+        base = time_points(window.points, window.time_limit_s, window.elapsed_s(received_at))
+    else:
+        base = window.points
+    bonus = streak_bonus(streak) if policy.streak_bonus else 0
+    return Score(correct=True, base_points=base, streak=streak, streak_bonus=bonus)
+
+
+def score_voided(choice_correct: bool) -> Score:
+    """An answer to a voided question earns nothing, and the question counts for no streak."""
+    return Score(correct=choice_correct, base_points=0, streak=0, streak_bonus=0)

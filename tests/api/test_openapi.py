@@ -44,6 +44,23 @@ EXPECTED_STATUSES = {
         *LIMITED,
         *BACKING,
     },
+    ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/answer-key", "put"): {
+        "200",
+        "401",
+        "403",
+        "404",
+        *BODY,
+        *BACKING,
+    },
+    ("/api/v1/quizzes/{quiz_id}/questions/{question_id}/void", "post"): {
+        "200",
+        "401",
+        "403",
+        "404",
+        "409",
+        *BACKING,
+    },
+    ("/api/v1/quizzes/{quiz_id}/corrections", "get"): {"200", "401", "403", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/export.csv", "get"): {"200", "401", "403", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/export.json", "get"): {"200", "401", "403", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/participants/me", "get"): {

@@ -6,6 +6,7 @@ from flask_smorest import Api
 def register_blueprints(api: Api) -> None:
     from web.api import (
         answers,
+        corrections,
         export,
         health,
         leaderboard,
@@ -22,4 +23,5 @@ def register_blueprints(api: Api) -> None:
     api.register_blueprint(leaderboard.blp)
     api.register_blueprint(stats.blp)
     api.register_blueprint(export.blp)
+    api.register_blueprint(corrections.blp)
     api.register_blueprint(health.blp)

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from shared.models import Question, Quiz
 from shared.quiz import quizzes
+from shared.quiz.scoring import Policy
 from web import rate_limits
 from web.api.responses import BACKING, BODY, HOST_KEY, LIMITED, shared_errors
 from web.api.schemas import (
@@ -42,6 +43,7 @@ def quiz_spec(body: dict[str, Any]) -> quizzes.QuizSpec:
             for q in body["questions"]
         ],
         allow_late_join=body["allow_late_join"],
+        policy=Policy(streak_bonus=body["streak_bonus"], speed_weighting=body["speed_weighting"]),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import flask_smorest.error_handler
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from shared.leaderboard.ranking import AROUND_ME, DEFAULT_LIMIT, MAX_LIMIT
 from shared.models import AnswerState, QuestionStatus, QuizStatus
@@ -148,6 +148,17 @@ class QuizCreateSchema(Schema):
         load_default=True,
         metadata={"description": "players may join once the game has started (at 0 points)"},
     )
+    streak_bonus = JsonBoolean(
+        load_default=True,
+        metadata={"description": "right answers in a row earn +100, +200, … up to +500"},
+    )
+    speed_weighting = JsonBoolean(
+        load_default=True,
+        metadata={
+            "description": "points fall from full to half over the time limit; false: full "
+            "points for any right answer in time"
+        },
+    )
 
 
 # --- reading a quiz ------------------------------------------------------------------
@@ -173,6 +184,14 @@ class QuestionSchema(Schema):
     closes_at = fields.AwareDateTime(
         allow_none=True, metadata={"description": "answers received after this are refused"}
     )
+    voided = fields.Function(
+        lambda question: question.voided_at is not None,
+        dump_only=True,
+        metadata={
+            "type": "boolean",
+            "description": "the host voided it: it earns nothing and counts for no streak",
+        },
+    )
     choices = fields.List(fields.Nested(ChoiceSchema))
 
 
@@ -192,6 +211,19 @@ class QuizSchema(Schema):
     )
     questions = fields.List(fields.Nested(QuestionSchema))
     allow_late_join = fields.Boolean()
+    scoring = fields.Function(
+        lambda quiz: {
+            "version": quiz.scoring_version,
+            "streak_bonus": quiz.streak_bonus,
+            "speed_weighting": quiz.speed_weighting,
+        },
+        dump_only=True,
+        metadata={
+            "type": "object",
+            "description": "the scoring rules the quiz is played with: their version "
+            "(today's rules are 1) and the host's options",
+        },
+    )
     server_time = fields.Function(
         lambda _quiz: datetime.now(UTC).isoformat(),
         dump_only=True,
@@ -206,6 +238,57 @@ class QuizSchema(Schema):
 
 class HostQuizSchema(QuizSchema):
     questions = fields.List(fields.Nested(HostQuestionSchema))
+
+
+# --- score corrections ---------------------------------------------------------------
+
+
+class AnswerKeySchema(Schema):
+    correct_choice_ids = fields.List(
+        fields.Integer(strict=True),
+        required=True,
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "the question's right choices from now on (one or more)"},
+    )
+
+
+class TotalChangeSchema(Schema):
+    participant_id = fields.Integer()
+    before = fields.Integer()
+    after = fields.Integer()
+
+
+class CorrectionSchema(Schema):
+    correction_id = fields.Integer(attribute="id")
+    kind = fields.String(metadata={"enum": ["answer_key", "void"]})
+    question_id = fields.Integer()
+    epoch = fields.Integer(
+        metadata={"description": "the quiz's score corrections so far, this one included"}
+    )
+    corrected_at = fields.AwareDateTime()
+    details = fields.Dict(
+        metadata={"description": "for a regrade: the correct choice ids before and after"}
+    )
+    totals = fields.List(
+        fields.Nested(TotalChangeSchema),
+        metadata={"description": "every total the correction changed"},
+    )
+
+    @pre_dump
+    def _total_changes(self, correction: Any, **_: Any) -> dict[str, Any]:
+        """The stored `{participant id: [before, after]}` as a list, by participant."""
+        return {
+            "id": correction.id,
+            "kind": correction.kind,
+            "question_id": correction.question_id,
+            "epoch": correction.epoch,
+            "corrected_at": correction.corrected_at,
+            "details": correction.details,
+            "totals": [
+                {"participant_id": int(pid), "before": pair[0], "after": pair[1]}
+                for pid, pair in sorted(correction.totals.items(), key=lambda kv: int(kv[0]))
+            ],
+        }
 
 
 # --- statistics ------------------------------------------------------------------------
@@ -307,6 +390,7 @@ class QuestionResultSchema(Schema):
     streak = fields.Integer(
         metadata={"description": "right answers in a row, ending with this question"}
     )
+    voided = fields.Boolean(metadata={"description": "the host voided the question"})
 
 
 class MyResultsSchema(Schema):

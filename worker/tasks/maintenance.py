@@ -60,14 +60,30 @@ def scoring_queue_depth(app: Celery) -> int:
 @shared_task(bind=True, base=QuizTask, name=task_names.RELAY_OUTBOX)
 def relay_outbox(self: QuizTask, limit: int = BATCH_SIZE) -> int:
     """Publish outbox events left unpublished (broker down, worker killed after commit)."""
-    settings = self.resources.settings
+    published = _publish_unpublished(self, limit)
+    if published:
+        log.warning("relay_outbox.published count=%s", published)
+    return published
+
+
+@shared_task(bind=True, base=QuizTask, name=task_names.PUBLISH_OUTBOX_EVENTS)
+def publish_outbox_events(self: QuizTask, outbox_ids: list[int]) -> int:
+    """Publish the events a score correction wrote, now rather than at the relay's next
+    sweep; if this fails (or never runs) the relay publishes them."""
+    return _publish_unpublished(self, max(len(outbox_ids), 1), only_ids=outbox_ids)
+
+
+def _publish_unpublished(task: QuizTask, limit: int, only_ids: list[int] | None = None) -> int:
+    settings = task.resources.settings
     published: list[int] = []
-    with self.resources.engine.begin() as conn:
-        pending = lock_unpublished(conn, utcnow(), settings.outbox_relay_after_s, limit)
+    with task.resources.engine.begin() as conn:
+        pending = lock_unpublished(
+            conn, utcnow(), settings.outbox_relay_after_s, limit, only_ids=only_ids
+        )
         for start in range(0, len(pending), RELAY_MESSAGE_SIZE):
             chunk = pending[start : start + RELAY_MESSAGE_SIZE]
             try:
-                publish_leaderboard_updates(self.app, [event.payload for event in chunk])
+                publish_leaderboard_updates(task.app, [event.payload for event in chunk])
             except Exception:
                 log.warning(
                     "relay_outbox.publish_failed outbox_id=%s", chunk[0].outbox_id, exc_info=True
@@ -75,8 +91,6 @@ def relay_outbox(self: QuizTask, limit: int = BATCH_SIZE) -> int:
                 break
             published.extend(event.outbox_id for event in chunk)
         mark_published(conn, published, utcnow())
-    if published:
-        log.warning("relay_outbox.published count=%s", len(published))
     return len(published)
 
 

@@ -53,6 +53,7 @@ def event(quiz_code: str, participant_id: int, name: str, total: int, **extra: o
         points=0,
         occurred_at=datetime.now(UTC),
         event_id=extra.pop("event_id", None) or uuid.uuid4(),  # type: ignore[arg-type]
+        epoch=extra.pop("epoch", 0),  # type: ignore[arg-type]
     )
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy import text as sa_text
 
 from shared import redis_keys
 from shared.leaderboard import board, service
@@ -250,3 +251,43 @@ def test_the_version_grows_with_each_change_and_across_rebuilds(
     rebuild_board(session, redis_client, code)
     versions.append(board.read(redis_client, code, 1).version)
     assert all(a < b for a, b in itertools.pairwise(versions)), versions
+
+
+def test_a_newer_score_epoch_replaces_a_total_and_an_older_one_is_stale(
+    quiz, redis_client, session_factory
+):
+    code, ids = quiz
+    ann = ids["Ann"]
+
+    def ann_score():
+        return scores_of(whole_board(redis_client, code))[ann][1]
+
+    apply(redis_client, session_factory, event(code, ann, "Ann", 500))
+    # a correction (epoch 1) lowers her total: applied although lower
+    assert apply(redis_client, session_factory, event(code, ann, "Ann", 300, epoch=1))
+    assert ann_score() == 300
+    # an event computed before the correction, arriving late: stale, even though higher
+    assert not apply(redis_client, session_factory, event(code, ann, "Ann", 900))
+    assert ann_score() == 300
+    # within the epoch totals only rise, as before any correction
+    apply(redis_client, session_factory, event(code, ann, "Ann", 400, epoch=1))
+    apply(redis_client, session_factory, event(code, ann, "Ann", 350, epoch=1))
+    assert ann_score() == 400
+    # the others, without a correction event yet, still take epoch-0 events
+    bob = ids["Bob"]
+    apply(redis_client, session_factory, event(code, bob, "Bob", 700))
+    assert scores_of(whole_board(redis_client, code))[bob][1] == 700
+
+
+def test_a_rebuild_keeps_the_quizs_epoch_so_stale_events_stay_stale(
+    quiz, session, redis_client, session_factory
+):
+    code, ids = quiz
+    ann = ids["Ann"]
+    set_total(session, ann, 250)
+    session.execute(sa_text("UPDATE quizzes SET score_epoch = 2 WHERE code = :c"), {"c": code})
+    session.commit()
+    rebuild_board(session, redis_client, code)
+    assert scores_of(whole_board(redis_client, code))[ann][1] == 250
+    assert not apply(redis_client, session_factory, event(code, ann, "Ann", 999, epoch=1))
+    assert scores_of(whole_board(redis_client, code))[ann][1] == 250
