@@ -177,6 +177,47 @@ class Answer(Base):
     total_score_after: Mapped[int | None] = mapped_column(Integer)
 
 
+class AttemptOutcome(enum.StrEnum):
+    """What became of a submission that reached the answer endpoint with a valid token."""
+
+    ACCEPTED = "accepted"
+    REPLAYED = "replayed"
+    ALREADY_ANSWERED = "already_answered"
+    NOT_OPEN = "not_open"
+    LATE = "late"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    RATE_LIMITED = "rate_limited"
+    REMOVED_PLAYER = "removed_player"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    TOO_LARGE = "too_large"
+    BAD_REQUEST = "bad_request"
+
+
+class Attempt(Base):
+    """Every submission with a valid token, accepted or not: append-only (erasure aside)."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", AttemptOutcome), name="outcome"),
+        # the host pages through a quiz's attempts by id
+        Index("ix_attempts_quiz_id_id", "quiz_id", "id"),
+        Index("ix_attempts_participant_id_id", "participant_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    # as sent: a question or choice that does not exist is recorded too
+    question_id: Mapped[int | None] = mapped_column(BigInteger)
+    choice_id: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    answer_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class Erasure(Base):
     """That a player's personal data was erased, when and at whose request: no personal
     data itself (the player's row keeps only its id and a tombstone name)."""

@@ -11,6 +11,12 @@ taken in batches, a lone answer goes at once, never waiting for company.
 A 202 still means the answer is committed: a request answers only after the INSERT
 that holds its answer returned, and after its message was sent (or failed to be, which
 the re-enqueue job makes good, as before).
+
+The attempt log rides along: an accepted answer's attempt is written by its INSERT, and
+the attempts refused meanwhile (question not open, rate limited, already answered, …)
+are handed over without waiting and written with the next INSERT, or alone when none
+comes. A process that dies loses the refused attempts it had not written yet (those of
+one write at most); it never loses an accepted one.
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from shared.quiz.answers import Received, insert_answers
+from shared.quiz.answers import Received, RefusedAttempt, insert_answers
 from shared.resources import Resources
 
 log = logging.getLogger(__name__)
 
 # answers one INSERT takes at most; more wait for the next one
 MAX_BATCH = 200
+# refused attempts one statement takes at most
+MAX_REFUSED = 1000
 # a request gives up waiting after this long (its answer may still be accepted: the
 # client's retry with its Idempotency-Key, or without one, finds it)
 WAIT_S = 30.0
@@ -57,6 +65,7 @@ class Intake:
         self.max_batch = max_batch
         self._lock = threading.Lock()
         self._waiting: list[Waiting] = []
+        self._refused: list[RefusedAttempt] = []
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -74,6 +83,13 @@ class Intake:
             raise waiting.error
         return waiting
 
+    def record(self, attempt: RefusedAttempt) -> None:
+        """Log a refused attempt with the next write; the request does not wait for it."""
+        with self._lock:
+            self._refused.append(attempt)
+            self._ensure_running()
+        self._wake.set()
+
     def _ensure_running(self) -> None:
         # a thread of the process that serves (gunicorn forks after the app is made)
         if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
@@ -88,17 +104,21 @@ class Intake:
             with self._lock:
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]
-                if not self._waiting:
+                refused = self._refused[:MAX_REFUSED]
+                del self._refused[:MAX_REFUSED]
+                if not self._waiting and not self._refused:
                     self._wake.clear()
-            if batch:
-                self._write(batch)
+            if batch or refused:
+                self._write(batch, refused)
 
-    def _write(self, batch: list[Waiting]) -> None:
+    def _write(self, batch: list[Waiting], refused: list[RefusedAttempt]) -> None:
         try:
             engine = self.resources.engine
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                inserted = insert_answers(conn, [w.received for w in batch])
+                inserted = insert_answers(conn, [w.received for w in batch], refused)
         except Exception as exc:  # every request of the batch answers with it (503)
+            if refused:
+                log.warning("attempts.not_logged", extra={"count": len(refused)})
             for waiting in batch:
                 waiting.error = exc
                 waiting.done.set()

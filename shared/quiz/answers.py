@@ -45,6 +45,9 @@ def question_key(question_id: int) -> str:
     return f"question:{question_id}"
 
 
+KEY_REUSED_MESSAGE = "this Idempotency-Key was already used with a different body"
+
+
 @dataclass(frozen=True)
 class Acceptance:
     answer_id: int
@@ -64,26 +67,59 @@ class StoredAnswer:
     received_at: datetime
 
 
+# The accepted answers and their attempts, and the attempts refused meanwhile, in one
+# statement: the attempt log costs the submit path no round trip of its own.
 _ACCEPT = text(
     """
-    INSERT INTO answers (participant_id, question_id, choice_id, state, task_id,
-                         idempotency_key, fingerprint, received_at, enqueued_at)
-    SELECT a.participant_id, a.question_id, a.choice_id, 'accepted', a.task_id,
-           a.idempotency_key, a.fingerprint, a.received_at, a.received_at
-    FROM unnest(
-        CAST(:participant_ids AS bigint[]), CAST(:question_ids AS bigint[]),
-        CAST(:choice_ids AS bigint[]), CAST(:task_ids AS uuid[]),
-        CAST(:idempotency_keys AS text[]), CAST(:fingerprints AS text[]),
-        CAST(:received_ats AS timestamptz[]), CAST(:quiz_pks AS bigint[])
-    ) WITH ORDINALITY AS a (participant_id, question_id, choice_id, task_id,
-                            idempotency_key, fingerprint, received_at, quiz_pk, n)
-    -- only a player of the quiz the token names, who exists and was not removed by the
-    -- host: anything else is left out
-    JOIN participants p
-      ON p.id = a.participant_id AND p.quiz_id = a.quiz_pk AND p.removed_at IS NULL
-    ORDER BY a.n
-    ON CONFLICT DO NOTHING
-    RETURNING id, task_id
+    WITH given AS (
+        SELECT * FROM unnest(
+            CAST(:participant_ids AS bigint[]), CAST(:question_ids AS bigint[]),
+            CAST(:choice_ids AS bigint[]), CAST(:task_ids AS uuid[]),
+            CAST(:idempotency_keys AS text[]), CAST(:fingerprints AS text[]),
+            CAST(:received_ats AS timestamptz[]), CAST(:quiz_pks AS bigint[]),
+            CAST(:request_ids AS text[])
+        ) WITH ORDINALITY AS a (participant_id, question_id, choice_id, task_id,
+                                idempotency_key, fingerprint, received_at, quiz_pk,
+                                request_id, n)
+    ),
+    inserted AS (
+        INSERT INTO answers (participant_id, question_id, choice_id, state, task_id,
+                             idempotency_key, fingerprint, received_at, enqueued_at)
+        SELECT a.participant_id, a.question_id, a.choice_id, 'accepted', a.task_id,
+               a.idempotency_key, a.fingerprint, a.received_at, a.received_at
+        FROM given a
+        -- only a player of the quiz the token names, who exists and was not removed by
+        -- the host: anything else is left out
+        JOIN participants p
+          ON p.id = a.participant_id AND p.quiz_id = a.quiz_pk AND p.removed_at IS NULL
+        ORDER BY a.n
+        ON CONFLICT DO NOTHING
+        RETURNING id, task_id
+    ),
+    accepted AS (
+        INSERT INTO attempts (quiz_id, participant_id, question_id, choice_id, received_at,
+                              outcome, request_id, answer_id)
+        SELECT a.quiz_pk, a.participant_id, a.question_id, a.choice_id, a.received_at,
+               'accepted', a.request_id, i.id
+        FROM inserted i JOIN given a ON a.task_id = i.task_id
+    ),
+    refused AS (
+        INSERT INTO attempts (quiz_id, participant_id, question_id, choice_id, received_at,
+                              outcome, request_id)
+        SELECT q.id, r.participant_id, r.question_id, r.choice_id, r.received_at,
+               r.outcome, r.request_id
+        FROM unnest(
+            CAST(:r_quiz_codes AS text[]), CAST(:r_participant_ids AS bigint[]),
+            CAST(:r_question_ids AS bigint[]), CAST(:r_choice_ids AS bigint[]),
+            CAST(:r_received_ats AS timestamptz[]), CAST(:r_outcomes AS text[]),
+            CAST(:r_request_ids AS text[])
+        ) AS r (quiz_code, participant_id, question_id, choice_id, received_at, outcome,
+                request_id)
+        -- a token's quiz or participant deleted since it was issued: nothing to log
+        JOIN quizzes q ON q.code = r.quiz_code
+        JOIN participants p ON p.id = r.participant_id AND p.quiz_id = q.id
+    )
+    SELECT id, task_id FROM inserted
     """
 )
 
@@ -97,20 +133,46 @@ class Received:
     received_at: datetime
     # the quiz the participant's token names
     quiz_pk: int
+    request_id: str | None = None
 
 
-def insert_answers(conn: Connection, received: Sequence[Received]) -> dict[str, int]:
-    """Record submissions as accepted in one INSERT; the answer ids of those it inserted,
-    by task id. Those it left out lost to an answer already stored (or to an earlier
-    one of `received`), or name a participant who does not play that quiz:
-    `resolve_stored` says which.
+@dataclass(frozen=True)
+class RefusedAttempt:
+    """A submission with a valid token that was not accepted (nor replayed as one), for
+    the attempt log. Question and choice as sent, when the body had them."""
+
+    quiz_code: str
+    participant_id: int
+    question_id: int | None
+    choice_id: int | None
+    received_at: datetime
+    outcome: str
+    request_id: str | None = None
+
+
+# a bigint column takes no larger id; a body's bigger number is logged as none
+_BIGINT_MAX = 2**63 - 1
+
+
+def _bigint(value: int | None) -> int | None:
+    return value if value is not None and -_BIGINT_MAX <= value <= _BIGINT_MAX else None
+
+
+def insert_answers(
+    conn: Connection, received: Sequence[Received], refused: Sequence[RefusedAttempt] = ()
+) -> dict[str, int]:
+    """Record submissions as accepted in one INSERT, and every attempt of them and of
+    `refused` in the same statement; the answer ids of those it inserted, by task id.
+    Those it left out lost to an answer already stored (or to an earlier one of
+    `received`), or name a participant who does not play that quiz: `resolve_stored`
+    says which.
 
     The INSERT is the authoritative answer-once and idempotency check: concurrent
     duplicates all hit the same unique constraints and exactly one of them inserts. It
     is one statement, so `conn` may be in autocommit mode (one round trip, no BEGIN or
     COMMIT); otherwise this commits.
     """
-    if not received:
+    if not received and not refused:
         return {}
     rows = conn.execute(
         _ACCEPT,
@@ -123,6 +185,14 @@ def insert_answers(conn: Connection, received: Sequence[Received]) -> dict[str, 
             "fingerprints": [r.submission.fingerprint for r in received],
             "received_ats": [r.received_at for r in received],
             "quiz_pks": [r.quiz_pk for r in received],
+            "request_ids": [r.request_id for r in received],
+            "r_quiz_codes": [a.quiz_code for a in refused],
+            "r_participant_ids": [a.participant_id for a in refused],
+            "r_question_ids": [_bigint(a.question_id) for a in refused],
+            "r_choice_ids": [_bigint(a.choice_id) for a in refused],
+            "r_received_ats": [a.received_at for a in refused],
+            "r_outcomes": [a.outcome for a in refused],
+            "r_request_ids": [a.request_id for a in refused],
         },
     ).all()
     conn.commit()
@@ -190,7 +260,7 @@ def resolve_conflict(
             return Acceptance(answer_id=answer.answer_id, task_id=answer.task_id, replayed=True)
         if submission.idempotency_key is not None:
             raise IdempotencyKeyReused(
-                "this Idempotency-Key was already used with a different body",
+                KEY_REUSED_MESSAGE,
                 {"idempotency_key": ["used before with another question_id or choice_id"]},
             )
     # the same choice for the same question, sent once with a key and once without, is

@@ -2,8 +2,9 @@
 
 A player's personal data is their display name (on their row, in the leaderboard events
 kept in the outbox, on the Redis board, in cached statistics and boards) and what they
-sent (their answers, with the Idempotency-Key they chose). Erasure removes the player
-from the game as the host's removal does, then deletes their answers and outbox events,
+sent (their answers with the Idempotency-Key they chose, their attempts). Erasure removes
+the player from the game as the host's removal does, then deletes their answers,
+attempts and outbox events,
 replaces the name with a tombstone and records that it happened, without anything
 personal in that record. Other players' points stay as they are; their ranks move up.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from shared import redis_keys
-from shared.models import Answer, Erasure, OutboxEvent, Question, Quiz
+from shared.models import Answer, Attempt, Erasure, OutboxEvent, Question, Quiz
 from shared.quiz import players
 from shared.quiz.quizzes import get_quiz
 
@@ -58,6 +59,7 @@ def erase_participant(
         )
     )
     session.execute(delete(Answer).where(Answer.participant_id == participant.id))
+    session.execute(delete(Attempt).where(Attempt.participant_id == participant.id))
     participant.display_name = TOMBSTONE
     participant.banned = False  # a ban is on a name, and the name is gone
     if session.scalar(select(Erasure.id).where(Erasure.participant_id == participant.id)) is None:

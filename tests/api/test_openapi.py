@@ -61,6 +61,7 @@ EXPECTED_STATUSES = {
         *BACKING,
     },
     ("/api/v1/quizzes/{quiz_id}/corrections", "get"): {"200", "401", "403", "404", *BACKING},
+    ("/api/v1/quizzes/{quiz_id}/attempts", "get"): {"200", "401", "403", "404", "422", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/export.csv", "get"): {"200", "401", "403", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/export.json", "get"): {"200", "401", "403", "404", *BACKING},
     ("/api/v1/quizzes/{quiz_id}/participants/me", "get"): {

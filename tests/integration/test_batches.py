@@ -82,8 +82,9 @@ def wait_for_a_batch_blocked_on_a_row(engine) -> None:
     wait_until(
         lambda: scalar(
             engine,
+            # the batch's locking query begins so; its end is past what the view keeps
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE OF answers%'",
+            "WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT answers.id, answers.task_id%'",
         ),
         "the batch to wait for the locked answer",
     )

@@ -6,6 +6,7 @@ from flask_smorest import Api
 def register_blueprints(api: Api) -> None:
     from web.api import (
         answers,
+        attempts,
         corrections,
         export,
         health,
@@ -23,5 +24,6 @@ def register_blueprints(api: Api) -> None:
     api.register_blueprint(leaderboard.blp)
     api.register_blueprint(stats.blp)
     api.register_blueprint(export.blp)
+    api.register_blueprint(attempts.blp)
     api.register_blueprint(corrections.blp)
     api.register_blueprint(health.blp)

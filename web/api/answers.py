@@ -10,13 +10,16 @@ from typing import Any
 from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
 
 from shared import logging as quiz_logging
 from shared import redis_keys
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.models import AttemptOutcome, QuestionStatus
 from shared.quiz import answers
 from shared.quiz.quizzes import normalize_code
 from shared.quiz.state import QuizState, quiz_state_from
+from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
 from web.api.responses import BODY, LIMITED, shared_errors
 from web.api.schemas import AnswerSubmitSchema, ErrorSchema, TaskAcceptedSchema
 from web.auth import participant_required
@@ -84,6 +87,8 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> QuizS
             {"json": {"choice_id": ["not a choice of this question"]}},
         )
     if not question.is_open_at(g.received_at):
+        timed_out = question.status == QuestionStatus.OPEN and question.closes_at is not None
+        g.attempt_outcome = AttemptOutcome.LATE if timed_out else AttemptOutcome.NOT_OPEN
         raise Conflict(f"question {question_id} is not open for answers")
     return state
 
@@ -138,20 +143,24 @@ class Answers(MethodView):
         # written with the other answers this process takes meanwhile, in one INSERT, and
         # its scoring message sent, before this returns (web/intake.py)
         # the INSERT also checks that the token's participant plays this quiz
-        received = answers.Received(submission, str(uuid.uuid4()), g.received_at, state.quiz_pk)
-        waiting = current_app.extensions["quiz.intake"].accept(
-            received, quiz_logging.current("request_id")
+        request_id = quiz_logging.current("request_id")
+        received = answers.Received(
+            submission, str(uuid.uuid4()), g.received_at, state.quiz_pk, request_id
         )
+        waiting = current_app.extensions["quiz.intake"].accept(received, request_id)
         if waiting.answer_id is not None:
+            g.attempt_logged = True  # by the INSERT that accepted it
             acceptance = answers.Acceptance(waiting.answer_id, received.task_id, replayed=False)
         else:
             # an answer was stored before this one (a replay, or a conflict), or the
             # participant does not play this quiz
+            g.attempt_outcome = AttemptOutcome.ALREADY_ANSWERED
             engine = resources().engine
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 acceptance = answers.resolve_stored(
                     conn, submission, g.received_at, resources().settings.idempotency_ttl_s
                 )
+            g.attempt_outcome = AttemptOutcome.REPLAYED
         status_url = url_for("tasks.TaskById", task_id=acceptance.task_id, _external=False)
         headers = {"Location": status_url}
         if acceptance.replayed:
@@ -159,3 +168,71 @@ class Answers(MethodView):
         # no PENDING copy in Redis: a poll before the score finds the answer in PostgreSQL
         # (and caches that), and most answers are scored before any poll
         return {"task_id": acceptance.task_id, "status_url": status_url}, 202, headers
+
+
+# the outcome of a refused submission, by its status, when the view did not name one
+OUTCOME_OF_STATUS = {
+    400: AttemptOutcome.BAD_REQUEST,
+    403: AttemptOutcome.FORBIDDEN,
+    404: AttemptOutcome.NOT_FOUND,
+    409: AttemptOutcome.ALREADY_ANSWERED,
+    413: AttemptOutcome.TOO_LARGE,
+    422: AttemptOutcome.INVALID,
+    429: AttemptOutcome.RATE_LIMITED,
+}
+# reasons a 403 or 422 names, that the log keeps apart
+OUTCOME_OF_MESSAGE = {
+    REJECT_MESSAGES[REMOVED_PLAYER]: AttemptOutcome.REMOVED_PLAYER,
+    answers.KEY_REUSED_MESSAGE: AttemptOutcome.IDEMPOTENCY_KEY_REUSED,
+}
+
+
+@blp.after_request
+def log_attempt(response: Any) -> Any:
+    """Hand every submission with a valid token that was not accepted to the attempt log
+    (web/intake.py writes it with the next INSERT; this request does not wait)."""
+    claims = g.get("participant")
+    if request.endpoint != "answers.Answers" or claims is None or g.get("attempt_logged"):
+        return response
+    outcome = g.get("attempt_outcome") if response.status_code in (202, 409) else None
+    if outcome is None:
+        outcome = OUTCOME_OF_MESSAGE.get(_message_of(response)) or OUTCOME_OF_STATUS.get(
+            response.status_code
+        )
+    if outcome is None:  # 503 and the like: PostgreSQL may not take the log either
+        return response
+    fields = _sent_fields(response.status_code)
+    current_app.extensions["quiz.intake"].record(
+        answers.RefusedAttempt(
+            quiz_code=claims.quiz_code,
+            participant_id=claims.participant_id,
+            question_id=_integer(fields.get("question_id")),
+            choice_id=_integer(fields.get("choice_id")),
+            received_at=g.received_at,
+            outcome=str(outcome),
+            request_id=g.get("request_id"),
+        )
+    )
+    return response
+
+
+def _sent_fields(status: int) -> dict[str, Any]:
+    """The body's fields, when it was read (a body too large, or not JSON, is not)."""
+    if status in (400, 413):
+        return {}
+    try:
+        body = request.get_json(silent=True, cache=True)
+    except HTTPException:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _message_of(response: Any) -> str | None:
+    if response.status_code not in (403, 422) or not response.is_json:
+        return None
+    body = response.get_json(silent=True)
+    return body.get("message") if isinstance(body, dict) else None

@@ -14,7 +14,7 @@ import flask_smorest.error_handler
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from shared.leaderboard.ranking import AROUND_ME, DEFAULT_LIMIT, MAX_LIMIT
-from shared.models import AnswerState, QuestionStatus, QuizStatus
+from shared.models import AnswerState, AttemptOutcome, QuestionStatus, QuizStatus
 from shared.quiz.quizzes import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S
 from shared.quiz.scoring import ALLOWED_POINTS
 from shared.quiz.task_status import TaskState
@@ -238,6 +238,38 @@ class QuizSchema(Schema):
 
 class HostQuizSchema(QuizSchema):
     questions = fields.List(fields.Nested(HostQuestionSchema))
+
+
+# --- the attempt log ------------------------------------------------------------------
+
+
+class AttemptsArgsSchema(Schema):
+    participant_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    question_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=2**63 - 1),
+        metadata={"description": "the `next_after` of the page before (0: the first page)"},
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class AttemptSchema(Schema):
+    attempt_id = fields.Integer(attribute="id")
+    participant_id = fields.Integer()
+    question_id = fields.Integer(allow_none=True, metadata={"description": "as sent"})
+    choice_id = fields.Integer(allow_none=True, metadata={"description": "as sent"})
+    received_at = fields.AwareDateTime()
+    outcome = fields.String(metadata={"enum": [o.value for o in AttemptOutcome]})
+    request_id = fields.String(allow_none=True)
+    answer_id = fields.Integer(allow_none=True, metadata={"description": "when accepted"})
+
+
+class AttemptsPageSchema(Schema):
+    attempts = fields.List(fields.Nested(AttemptSchema))
+    next_after = fields.Integer(
+        allow_none=True, metadata={"description": "pass as `after` for the next page; null: last"}
+    )
 
 
 # --- score corrections ---------------------------------------------------------------
