@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 TEST_HOST_KEY = "test-host-key"
 TEST_SECRET_KEY = "test-secret-key"
@@ -83,11 +84,42 @@ def submit(
 
 def row_counts(engine: Any) -> dict[str, int]:
     """Rows per table, to show that a refused request wrote nothing."""
-    from sqlalchemy import text
-
     tables = ("quizzes", "questions", "choices", "participants", "answers", "outbox_events")
     with engine.connect() as conn:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+
+def tables_holding(engine: Any, needle: str) -> list[str]:
+    """Every table of the schema with a row whose text holds `needle` (any column)."""
+    with engine.connect() as conn:
+        tables = conn.execute(
+            text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        ).scalars()
+        return [
+            table
+            for table in list(tables)
+            if conn.execute(
+                text(f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE :needle'),
+                {"needle": f"%{needle}%"},
+            ).scalar_one()
+        ]
+
+
+def keys_holding(redis_client: Any, needle: str) -> list[str]:
+    """Every key of this test's Redis DB whose name or value holds `needle`."""
+    found = []
+    for key in redis_client.scan_iter(count=1000):
+        kind = redis_client.type(key)
+        values = {
+            "string": lambda k: [redis_client.get(k)],
+            "hash": lambda k: [*redis_client.hgetall(k).items()],
+            "set": lambda k: list(redis_client.smembers(k)),
+            "zset": lambda k: redis_client.zrange(k, 0, -1),
+            "list": lambda k: redis_client.lrange(k, 0, -1),
+        }.get(kind, lambda k: [])(key)
+        if needle.lower() in f"{key} {values}".lower():
+            found.append(key)
+    return found
 
 
 class Stream:

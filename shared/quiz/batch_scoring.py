@@ -75,7 +75,9 @@ def score_answers(
     are left out of the outcome.
     """
     outcome = BatchOutcome()
-    rows = _lock(conn, sorted(set(answer_ids)))
+    ids = sorted(set(answer_ids))
+    _hold_quizzes(conn, ids)
+    rows = _lock(conn, ids)
     poison = set(set_aside)
     rejected: dict[int, str] = {}
     to_score = []
@@ -97,6 +99,27 @@ def score_answers(
     if to_score:
         _score(conn, to_score, set(rejected), now, outcome)
     return outcome
+
+
+# A correction holds its quiz FOR UPDATE while it recomputes every score; a batch waits
+# for it here, before it reads a single answer key, so no answer is scored by the key
+# (or in the score epoch) the correction replaces. Transitions (open, close, next) take
+# FOR NO KEY UPDATE, which this does not wait for.
+_HOLD_QUIZZES = text(
+    """
+    SELECT z.id FROM quizzes z
+    WHERE z.id IN (
+        SELECT q.quiz_id FROM answers a JOIN questions q ON q.id = a.question_id
+        WHERE a.id = ANY(:ids)
+    )
+    ORDER BY z.id
+    FOR KEY SHARE OF z
+    """
+)
+
+
+def _hold_quizzes(conn: Connection, answer_ids: Sequence[int]) -> None:
+    conn.execute(_HOLD_QUIZZES, {"ids": list(answer_ids)})
 
 
 def _lock(conn: Connection, answer_ids: Sequence[int]) -> list[Any]:

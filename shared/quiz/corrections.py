@@ -4,11 +4,12 @@ Every total is recomputed from the stored answers with the pure rules of
 shared/quiz/scoring.py and the policy the quiz was played with, in the order the
 questions opened, so a recomputation equals what a fresh game with the same answers and
 the corrected key would give; a later question's streak bonus changes with it. It runs
-in one transaction that holds the quiz's row and every answer row of the quiz (the
-scorer locks answer rows too, in the same order), so no batch is scored half before and
-half after. Each correction starts a new score epoch: the leaderboard events it writes
-carry it, and a board never lets an event computed before the correction overwrite a
-total computed after it (shared/leaderboard/board.py).
+in one transaction that holds the quiz's row FOR UPDATE and every answer row of the
+quiz; a scoring batch takes FOR KEY SHARE of its quizzes before it reads a key, so it
+waits, and no answer is scored by the key the correction replaces. Each correction
+starts a new score epoch: the leaderboard events it writes carry it, and a board never
+lets an event computed before the correction overwrite a total computed after it
+(shared/leaderboard/board.py).
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def change_answer_key(
     request_id: str | None = None,
 ) -> Applied:
     """Make `correct_choice_ids` the question's right choices and recompute every score."""
-    quiz = get_quiz(session, quiz_code, for_update=True)
+    quiz = get_quiz(session, quiz_code, hold_scoring=True)
     question = question_of(quiz, question_id)
     wanted = set(correct_choice_ids)
     own = {c.id for c in question.choices}
@@ -195,7 +196,7 @@ def void_question(
     request_id: str | None = None,
 ) -> Applied:
     """Void a closed question: it earns nobody anything and counts for no streak."""
-    quiz = get_quiz(session, quiz_code, for_update=True)
+    quiz = get_quiz(session, quiz_code, hold_scoring=True)
     question = question_of(quiz, question_id)
     if question.status != QuestionStatus.CLOSED:
         raise Conflict(f"question {question_id} is {question.status}: only a closed one is voided")

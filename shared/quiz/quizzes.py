@@ -97,14 +97,25 @@ def create_quiz(session: Session, spec: QuizSpec) -> Quiz:
     raise RuntimeError("could not find a free join code after 10 tries")
 
 
-def get_quiz(session: Session, quiz_code: str, *, for_update: bool = False) -> Quiz:
+def get_quiz(
+    session: Session, quiz_code: str, *, for_update: bool = False, hold_scoring: bool = False
+) -> Quiz:
+    """A quiz with its questions and choices.
+
+    :param for_update: lock its row until commit against other changes of the quiz (FOR NO
+        KEY UPDATE: workers go on scoring its answers meanwhile)
+    :param hold_scoring: lock it against scoring too (FOR UPDATE: a scoring batch takes
+        FOR KEY SHARE of its quizzes first), for a correction that recomputes every score
+    """
     query = (
         select(Quiz)
         .where(Quiz.code == normalize_code(quiz_code))
         .options(selectinload(Quiz.questions).selectinload(Question.choices))
     )
-    if for_update:
+    if hold_scoring:
         query = query.with_for_update(of=Quiz)
+    elif for_update:
+        query = query.with_for_update(of=Quiz, key_share=True)
     quiz = session.scalar(query)
     if quiz is None:
         raise NotFound(f"quiz {quiz_code!r} does not exist")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.helpers import HOST, bearer, create_quiz, join, submit
+from tests.helpers import HOST, bearer, create_quiz, join, keys_holding, submit, tables_holding
 
 NAME = "Zebediah"
 
@@ -13,39 +13,6 @@ def erase(client, code, participant_id, query="erase=true"):
     return client.delete(
         f"/api/v1/quizzes/{code}/participants/{participant_id}?{query}", headers=HOST
     )
-
-
-def tables_holding(engine, needle):
-    """Every table of the schema with a row whose text holds `needle` (any column)."""
-    with engine.connect() as conn:
-        tables = conn.execute(
-            text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
-        ).scalars()
-        return [
-            table
-            for table in list(tables)
-            if conn.execute(
-                text(f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE :needle'),
-                {"needle": f"%{needle}%"},
-            ).scalar_one()
-        ]
-
-
-def keys_holding(redis_client, needle):
-    """Every key of this test's Redis DB whose name or value holds `needle`."""
-    found = []
-    for key in redis_client.scan_iter(count=1000):
-        kind = redis_client.type(key)
-        values = {
-            "string": lambda k: [redis_client.get(k)],
-            "hash": lambda k: [*redis_client.hgetall(k).items()],
-            "set": lambda k: list(redis_client.smembers(k)),
-            "zset": lambda k: redis_client.zrange(k, 0, -1),
-            "list": lambda k: redis_client.lrange(k, 0, -1),
-        }.get(kind, lambda k: [])(key)
-        if needle.lower() in f"{key} {values}".lower():
-            found.append(key)
-    return found
 
 
 def game(client):

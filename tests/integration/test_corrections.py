@@ -4,6 +4,7 @@ to PostgreSQL's recomputed totals, lower ones included, while the game goes on."
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from tests.helpers import HOST, join, submit
 from tests.integration.support import create_quiz, rows, wait_all_scored, wait_until
@@ -93,3 +94,42 @@ def test_a_regrade_during_a_running_game_and_a_void_reach_the_board(
     finally:
         consumer.stop()
         print(consumer.tail())
+
+
+def test_a_batch_waits_for_a_correction_and_scores_by_the_corrected_key(
+    client, engine, start_worker
+):
+    """A correction holds its quiz; a worker's batch waits before it reads any answer key,
+    then scores by the key the correction committed (never half and half)."""
+    code, [question] = create_quiz(client, [(1000, 30)])
+    players = [join(client, code, f"P{n}") for n in range(4)]
+    client.post(f"/api/v1/quizzes/{code}/next", headers=HOST)
+    for player in players:
+        assert (
+            submit(
+                client, code, player, question.question_id, question.wrong_choices[0]
+            ).status_code
+            == 202
+        )
+    with engine.connect() as correction:
+        # what PUT …/answer-key does first: the quiz held against scoring
+        correction.execute(text("SELECT id FROM quizzes WHERE code = :c FOR UPDATE"), {"c": code})
+        start_worker()
+        wait_until(
+            lambda: (
+                rows(
+                    engine,
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE '%FOR KEY SHARE OF z%'",
+                )[0].n
+            ),
+            "a batch to wait for the quiz",
+        )
+        correction.execute(
+            text("UPDATE choices SET is_correct = (id = :w) WHERE question_id = :q"),
+            {"w": question.wrong_choices[0], "q": question.question_id},
+        )
+        correction.commit()
+    wait_all_scored(engine, 4)
+    scored = rows(engine, "SELECT correct, points FROM answers")
+    assert all(r.correct and r.points > 0 for r in scored)
