@@ -232,7 +232,8 @@ class Settings:
     def uses_development_secrets(self) -> bool:
         """Whether the host key is this checkout's generated one (to tell the host)."""
         try:
-            return json.loads(Path(self.dev_secrets_file).read_text())["host_key"] == self.host_key
+            kept = json.loads(Path(self.dev_secrets_file).read_text())
+            return bool(kept["host_key"] == self.host_key)
         except (OSError, ValueError, KeyError):
             return False
 

@@ -130,7 +130,8 @@ def leaderboard_batch(updates: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def validate_leaderboard_update(payload: dict[str, Any]) -> dict[str, Any]:
     """A version-1 event, loaded; marshmallow.ValidationError names what is wrong."""
-    return LeaderboardUpdateSchema().load(payload)
+    loaded: dict[str, Any] = LeaderboardUpdateSchema().load(payload)
+    return loaded
 
 
 def validate_leaderboard_event(payload: Any) -> list[dict[str, Any]]:

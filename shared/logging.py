@@ -159,7 +159,7 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self._fixed = stream
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> IO[str]:
         return self._fixed if self._fixed is not None else sys.stdout
 

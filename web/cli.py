@@ -82,7 +82,7 @@ def rebuild_leaderboard(quiz_id: str | None, every: bool) -> None:
         raise click.UsageError("give either a QUIZ_ID or --all")
     session = get_session()
     client = resources().redis
-    if every:
+    if every or quiz_id is None:
         counts = rebuild.rebuild_all(session, client)
     else:
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -31,7 +31,7 @@ UNAVAILABLE_RETRY_AFTER_S = 2
 
 def error_response(
     status: int, message: str, errors_: dict[str, Any] | None = None
-) -> ResponseReturnValue:
+) -> tuple[Response, int]:
     body: dict[str, Any] = {
         "code": status,
         "status": HTTPStatus(status).phrase,
@@ -46,14 +46,14 @@ def _quiz_error(exc: errors.QuizError) -> ResponseReturnValue:
     status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 400)
     response = error_response(status, exc.message, exc.errors)
     if status == 401:
-        body, code = response  # type: ignore[misc]
+        body, code = response
         return body, code, {"WWW-Authenticate": "Bearer"}
     return response
 
 
 def _dependency_down(exc: Exception) -> ResponseReturnValue:
     log.error("request.dependency_unavailable error=%s", type(exc).__name__, exc_info=True)
-    body, status = error_response(503, "a backing service is unavailable; retry shortly")  # type: ignore[misc]
+    body, status = error_response(503, "a backing service is unavailable; retry shortly")
     return body, status, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
 
 
@@ -91,7 +91,7 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
         message = (
             f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes"
         )
-    body, code = error_response(status, message or exc.description or "", messages)  # type: ignore[misc]
+    body, code = error_response(status, message or exc.description or "", messages)
     # keep headers such as Allow (405); the body is ours, so not its Content-Type
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})

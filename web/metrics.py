@@ -120,8 +120,8 @@ def registry() -> CollectorRegistry:
     if path:
         multiprocess.MultiProcessCollector(collected, path=path)
     else:
-        collected.register(REGISTRY)  # type: ignore[arg-type]
-    collected.register(BoardRepairs())  # type: ignore[arg-type]
+        collected.register(REGISTRY)
+    collected.register(BoardRepairs())
     return collected
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import redis.exceptions
 import sqlalchemy.exc
@@ -26,7 +27,7 @@ def resources_for(app: Celery) -> Resources:
     resources = getattr(app, "quiz_resources", None)
     if resources is None:
         resources = Resources(app.conf.quiz_settings)
-        app.quiz_resources = resources  # type: ignore[attr-defined]
+        app.quiz_resources = resources
     return resources
 
 
@@ -51,7 +52,7 @@ class QuizTask(Task):
     def resources(self) -> Resources:
         return resources_for(self.app)
 
-    def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         # with RabbitMQ each send waits for the broker's confirm: bound that wait
         options.setdefault("confirm_timeout", PUBLISH_CONFIRM_TIMEOUT_S)
         return super().apply_async(args, kwargs, **options)

@@ -36,10 +36,11 @@ def request_id_of(request: Any) -> str | None:
 
 
 def _settings_of(sender: Any) -> Settings:
-    app = getattr(sender, "app", None)
-    if app is None:
-        from celery import current_app as app
-    return app.conf.quiz_settings
+    from celery import current_app
+
+    app = getattr(sender, "app", None) or current_app
+    settings: Settings = app.conf.quiz_settings
+    return settings
 
 
 @signals.setup_logging.connect(weak=False, dispatch_uid="quiz.setup_logging")

@@ -388,7 +388,9 @@ def rows(
 def is_intact(client: redis.Redis, quiz_code: str) -> bool:
     board, names, _ = _keys(quiz_code)
     with client.pipeline(transaction=True) as pipe:
-        pipe.exists(names).zcard(board).hlen(names)
+        pipe.exists(names)
+        pipe.zcard(board)
+        pipe.hlen(names)
         exists, size, named = pipe.execute()
     return bool(exists) and size == named - 1
 

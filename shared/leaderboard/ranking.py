@@ -42,7 +42,8 @@ def member_of(participant_id: int) -> str:
 
 def participant_of(member: str) -> int:
     """The participant id a board member stands for (inverse of member_of)."""
-    return _MEMBER_TOP - int(member)
+    participant_id: int = _MEMBER_TOP - int(member)
+    return participant_id
 
 
 def competition_ranks(

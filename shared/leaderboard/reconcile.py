@@ -110,10 +110,11 @@ def _quiet_players(
 
 
 def _players_count(session: Session, quiz_pk: int) -> int:
-    return session.execute(
+    count: int = session.execute(
         text("SELECT count(*) FROM participants WHERE quiz_id = :q AND removed_at IS NULL"),
         {"q": quiz_pk},
     ).scalar_one()
+    return count
 
 
 def _every_player(session: Session, quiz_pk: int) -> set[int]:

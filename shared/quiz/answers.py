@@ -13,12 +13,12 @@ from sqlalchemy import Connection, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, Forbidden, IdempotencyKeyReused, NotFound
-from shared.models import Answer, AnswerState, Participant
+from shared.models import Answer, AnswerState, Participant, table_of
 from shared.quiz import batch_scoring
 from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER, TaskStatus
 
-answers = Answer.__table__
-participants = Participant.__table__
+answer_table = table_of(Answer)
+participant_table = table_of(Participant)
 
 
 @dataclass(frozen=True)
@@ -205,24 +205,26 @@ def resolve_stored(
     """What a submission the INSERT left out is, by the answers stored before it: a replay
     (the first one's task id), a key reused with another body, or a second answer."""
     removed_at = conn.execute(
-        select(participants.c.removed_at).where(participants.c.id == submission.participant_id)
+        select(participant_table.c.removed_at).where(
+            participant_table.c.id == submission.participant_id
+        )
     ).scalar()
     if removed_at is not None:
         conn.rollback()
         raise Forbidden(REJECT_MESSAGES[REMOVED_PLAYER])
     rows = conn.execute(
         select(
-            answers.c.id,
-            answers.c.question_id,
-            answers.c.task_id,
-            answers.c.idempotency_key,
-            answers.c.fingerprint,
-            answers.c.received_at,
+            answer_table.c.id,
+            answer_table.c.question_id,
+            answer_table.c.task_id,
+            answer_table.c.idempotency_key,
+            answer_table.c.fingerprint,
+            answer_table.c.received_at,
         ).where(
-            answers.c.participant_id == submission.participant_id,
+            answer_table.c.participant_id == submission.participant_id,
             or_(
-                answers.c.question_id == submission.question_id,
-                answers.c.idempotency_key == submission.effective_key,
+                answer_table.c.question_id == submission.question_id,
+                answer_table.c.idempotency_key == submission.effective_key,
             ),
         )
     ).all()
@@ -312,21 +314,21 @@ def claim_stale_answers(
 ) -> list[StaleAnswer]:
     """Answers still accepted long after they were enqueued; stamped so the next run waits."""
     stale = (
-        select(answers.c.id)
+        select(answer_table.c.id)
         .where(
-            answers.c.state == AnswerState.ACCEPTED.value,
-            answers.c.enqueued_at < now - timedelta(seconds=older_than_s),
+            answer_table.c.state == AnswerState.ACCEPTED.value,
+            answer_table.c.enqueued_at < now - timedelta(seconds=older_than_s),
         )
-        .order_by(answers.c.enqueued_at)
+        .order_by(answer_table.c.enqueued_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("stale")
     )
     rows = conn.execute(
-        update(answers)
-        .where(answers.c.id == stale.c.id)
+        update(answer_table)
+        .where(answer_table.c.id == stale.c.id)
         .values(enqueued_at=now)
-        .returning(answers.c.id, answers.c.participant_id, answers.c.task_id)
+        .returning(answer_table.c.id, answer_table.c.participant_id, answer_table.c.task_id)
     ).all()
     return [StaleAnswer(r.id, r.participant_id, str(r.task_id)) for r in rows]
 
@@ -334,10 +336,10 @@ def claim_stale_answers(
 def forget_idempotency_keys(conn: Connection, now: datetime, ttl_s: int) -> int:
     """Free keys older than their retention so a participant may use them again."""
     result = conn.execute(
-        update(answers)
+        update(answer_table)
         .where(
-            answers.c.idempotency_key.is_not(None),
-            answers.c.received_at < now - timedelta(seconds=ttl_s),
+            answer_table.c.idempotency_key.is_not(None),
+            answer_table.c.received_at < now - timedelta(seconds=ttl_s),
         )
         .values(idempotency_key=None)
     )

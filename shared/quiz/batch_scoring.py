@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, Connection, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.events import LEADERBOARD_QUEUE, leaderboard_update
-from shared.models import Answer, AnswerState, Choice, Participant, Question, Quiz
+from shared.models import Answer, AnswerState, Choice, Participant, Question, Quiz, table_of
 from shared.quiz import scoring
 from shared.quiz.outbox import add_events
 from shared.quiz.task_status import (
@@ -35,11 +35,11 @@ from shared.quiz.task_status import (
     status_of,
 )
 
-answers = Answer.__table__
-questions = Question.__table__
-choices = Choice.__table__
-participants = Participant.__table__
-quizzes = Quiz.__table__
+answer_table = table_of(Answer)
+question_table = table_of(Question)
+choice_table = table_of(Choice)
+participant_table = table_of(Participant)
+quiz_table = table_of(Quiz)
 
 
 @dataclass
@@ -128,32 +128,32 @@ def _lock(conn: Connection, answer_ids: Sequence[int]) -> list[Any]:
         conn.execute(
             select(
                 *STATUS_COLUMNS,
-                answers.c.participant_id,
-                answers.c.received_at,
-                questions.c.quiz_id,
-                questions.c.points.label("question_points"),
-                questions.c.time_limit_s,
-                questions.c.opened_at,
-                questions.c.closed_at,
-                questions.c.voided_at,
-                choices.c.question_id.label("choice_question_id"),
-                choices.c.is_correct,
-                participants.c.display_name,
-                participants.c.removed_at,
-                quizzes.c.code.label("quiz_code"),
-                quizzes.c.scoring_version,
-                quizzes.c.streak_bonus.label("policy_streak_bonus"),
-                quizzes.c.speed_weighting,
-                quizzes.c.score_epoch,
+                answer_table.c.participant_id,
+                answer_table.c.received_at,
+                question_table.c.quiz_id,
+                question_table.c.points.label("question_points"),
+                question_table.c.time_limit_s,
+                question_table.c.opened_at,
+                question_table.c.closed_at,
+                question_table.c.voided_at,
+                choice_table.c.question_id.label("choice_question_id"),
+                choice_table.c.is_correct,
+                participant_table.c.display_name,
+                participant_table.c.removed_at,
+                quiz_table.c.code.label("quiz_code"),
+                quiz_table.c.scoring_version,
+                quiz_table.c.streak_bonus.label("policy_streak_bonus"),
+                quiz_table.c.speed_weighting,
+                quiz_table.c.score_epoch,
             )
-            .join(questions, questions.c.id == answers.c.question_id)
-            .join(choices, choices.c.id == answers.c.choice_id)
-            .join(participants, participants.c.id == answers.c.participant_id)
-            .join(quizzes, quizzes.c.id == questions.c.quiz_id)
-            .where(answers.c.id == any_(bindparam("ids", answer_ids, type_=ARRAY(BigInteger))))
+            .join(question_table, question_table.c.id == answer_table.c.question_id)
+            .join(choice_table, choice_table.c.id == answer_table.c.choice_id)
+            .join(participant_table, participant_table.c.id == answer_table.c.participant_id)
+            .join(quiz_table, quiz_table.c.id == question_table.c.quiz_id)
+            .where(answer_table.c.id == any_(bindparam("ids", answer_ids, type_=ARRAY(BigInteger))))
             # locked in this order, so two batches never wait on each other in a cycle
-            .order_by(answers.c.id)
-            .with_for_update(of=answers)
+            .order_by(answer_table.c.id)
+            .with_for_update(of=answer_table)
         )
     )
 
@@ -203,16 +203,19 @@ def _opened_questions(conn: Connection, quiz_ids: Iterable[int]) -> dict[int, li
     by_quiz: dict[int, list[Any]] = defaultdict(list)
     rows = conn.execute(
         select(
-            questions.c.id,
-            questions.c.quiz_id,
-            questions.c.points,
-            questions.c.time_limit_s,
-            questions.c.opened_at,
-            questions.c.closed_at,
-            questions.c.voided_at,
+            question_table.c.id,
+            question_table.c.quiz_id,
+            question_table.c.points,
+            question_table.c.time_limit_s,
+            question_table.c.opened_at,
+            question_table.c.closed_at,
+            question_table.c.voided_at,
         )
-        .where(questions.c.quiz_id.in_(sorted(set(quiz_ids))), questions.c.opened_at.is_not(None))
-        .order_by(questions.c.opened_at)
+        .where(
+            question_table.c.quiz_id.in_(sorted(set(quiz_ids))),
+            question_table.c.opened_at.is_not(None),
+        )
+        .order_by(question_table.c.opened_at)
     )
     for row in rows:
         by_quiz[row.quiz_id].append(row)
@@ -226,16 +229,16 @@ def _stored_answers(
     found: dict[int, dict[int, EarlierAnswer]] = defaultdict(dict)
     rows = conn.execute(
         select(
-            answers.c.id,
-            answers.c.participant_id,
-            answers.c.question_id,
-            answers.c.received_at,
-            choices.c.is_correct,
+            answer_table.c.id,
+            answer_table.c.participant_id,
+            answer_table.c.question_id,
+            answer_table.c.received_at,
+            choice_table.c.is_correct,
         )
-        .join(choices, choices.c.id == answers.c.choice_id)
+        .join(choice_table, choice_table.c.id == answer_table.c.choice_id)
         .where(
-            answers.c.participant_id.in_(sorted(set(participant_ids))),
-            answers.c.state != AnswerState.REJECTED.value,
+            answer_table.c.participant_id.in_(sorted(set(participant_ids))),
+            answer_table.c.state != AnswerState.REJECTED.value,
         )
     )
     for row in rows:

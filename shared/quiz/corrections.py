@@ -48,6 +48,7 @@ from shared.quiz.scoring import (
     score_answer,
     score_voided,
 )
+from shared.quiz.stats import COUNTED
 
 ANSWER_KEY = "answer_key"
 VOID = "void"
@@ -104,24 +105,24 @@ def recompute(
         earlier: list[bool] = []
         total = 0
         for question in opened:
-            answer = theirs.get(question.question_id)
-            right_choice = answer is not None and answer.choice_id in question.correct_choice_ids
-            if answer is not None and answer.scored:
+            given = theirs.get(question.question_id)
+            right_choice = given is not None and given.choice_id in question.correct_choice_ids
+            if given is not None and given.scored:
                 score = (
                     score_voided(right_choice)
                     if question.voided
                     else score_answer(
-                        question.window, right_choice, answer.received_at, earlier, policy
+                        question.window, right_choice, given.received_at, earlier, policy
                     )
                 )
                 total += score.points
-                out.answers[answer.answer_id] = Rescored(
+                out.answers[given.answer_id] = Rescored(
                     score.correct, score.points, score.streak_bonus, total
                 )
             if not question.voided:
                 earlier.append(
-                    answer is not None
-                    and answer_counts_correct(question.window, right_choice, answer.received_at)
+                    given is not None
+                    and answer_counts_correct(question.window, right_choice, given.received_at)
                 )
         out.totals[participant_id] = total
     return out
@@ -324,7 +325,7 @@ def _lock_answers(session: Session, quiz_pk: int) -> list[Any]:
             .join(Participant, Participant.id == Answer.participant_id)
             .where(
                 Question.quiz_id == quiz_pk,
-                Answer.state.in_(results.COUNTED),
+                Answer.state.in_(COUNTED),
                 Participant.removed_at.is_(None),
             )
             .order_by(Answer.id)
@@ -338,22 +339,25 @@ def _keyed(session: Session, quiz: Quiz) -> list[KeyedQuestion]:
         (q for q in quiz.questions if q.opened_at is not None),
         key=lambda q: (q.opened_at, q.position),
     )
-    right = defaultdict(set)
+    right: defaultdict[int, set[int]] = defaultdict(set)
     for row in session.execute(
         select(Choice.question_id, Choice.id).where(
             Choice.question_id.in_([q.id for q in opened]), Choice.is_correct.is_(True)
         )
     ):
         right[row.question_id].add(row.id)
-    return [
-        KeyedQuestion(
-            question_id=q.id,
-            window=QuestionWindow(q.points, q.time_limit_s, q.opened_at, q.closed_at),
-            correct_choice_ids=frozenset(right[q.id]),
-            voided=q.voided_at is not None,
+    keyed = []
+    for q in opened:
+        assert q.opened_at is not None  # only questions that opened
+        keyed.append(
+            KeyedQuestion(
+                question_id=q.id,
+                window=QuestionWindow(q.points, q.time_limit_s, q.opened_at, q.closed_at),
+                correct_choice_ids=frozenset(right[q.id]),
+                voided=q.voided_at is not None,
+            )
         )
-        for q in opened
-    ]
+    return keyed
 
 
 def _latest_answers(stored: Iterable[Any]) -> Mapping[int, int]:

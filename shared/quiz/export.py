@@ -131,7 +131,7 @@ def _question_row(row: Any) -> dict[str, Any]:
 
 
 def _ms(elapsed: Any) -> int:
-    return max(0, round(elapsed.total_seconds() * 1000))
+    return max(0, round(float(elapsed.total_seconds()) * 1000))
 
 
 def players(session: Session, quiz_pk: int) -> Iterator[PlayerExport]:

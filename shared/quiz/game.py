@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shared.errors import Conflict
 from shared.models import QuestionStatus, QuizStatus
@@ -70,7 +70,10 @@ def can_open(quiz_status: str) -> None:
         raise Conflict("the quiz has finished")
 
 
-def timed_out(questions: Sequence[QuestionLike], now: datetime) -> list[QuestionLike]:
+Q = TypeVar("Q", bound=QuestionLike)
+
+
+def timed_out(questions: Sequence[Q], now: datetime) -> list[Q]:
     """Open questions whose timer has run out by `now`: the timer closes them."""
     return [
         q

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import ColumnElement, Connection, select, text, update
 from sqlalchemy.orm import Session
 
-from shared.models import OutboxEvent
+from shared.models import OutboxEvent, table_of
 
-outbox = OutboxEvent.__table__
+outbox_table = table_of(OutboxEvent)
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ def add_events(
 def mark_published(conn: Connection | Session, outbox_ids: Sequence[int], now: datetime) -> None:
     if outbox_ids:
         conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(outbox_ids), outbox.c.published_at.is_(None))
+            update(outbox_table)
+            .where(outbox_table.c.id.in_(outbox_ids), outbox_table.c.published_at.is_(None))
             .values(published_at=now)
         )
 
@@ -76,6 +76,7 @@ def lock_unpublished(
 ) -> list[PendingEvent]:
     """Lock a batch of events nobody published (of `only_ids`, whatever their age, when
     given); other relays skip them until commit."""
+    which: ColumnElement[bool]
     if only_ids is not None:
         which = OutboxEvent.id.in_(only_ids)
     else:

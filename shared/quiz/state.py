@@ -19,6 +19,7 @@ import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from sqlalchemy import select
@@ -104,7 +105,7 @@ class QuizState:
         return cls.from_data(json.loads(raw))
 
     @classmethod
-    def from_data(cls, data: dict) -> QuizState:
+    def from_data(cls, data: dict[str, Any]) -> QuizState:
         questions = {
             q["id"]: QuestionState(
                 question_id=q["id"],
@@ -192,7 +193,7 @@ def load_quiz_state(client: redis.Redis, session: Session, quiz_code: str) -> Qu
 
 
 def quiz_state_from(
-    client: redis.Redis, session: Session, quiz_code: str, raw: str | None
+    client: redis.Redis, session: Session, quiz_code: str, raw: str | bytes | None
 ) -> QuizState | None:
     """The state from `raw`, the cached value its caller read (in a pipeline of its own);
     from PostgreSQL when that was a miss or a transition's marker."""

@@ -117,7 +117,8 @@ def question_stats(
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         kept = None  # PostgreSQL has it all: Redis is only where it is kept
     if kept:
-        return json.loads(kept)
+        cached: dict[str, Any] = json.loads(kept)
+        return cached
     participants = _players(session, quiz.id)
     rows = session.execute(
         select(

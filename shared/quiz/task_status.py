@@ -13,9 +13,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from shared import redis_keys
-from shared.models import Answer, AnswerState
+from shared.models import Answer, AnswerState, table_of
 
-answers = Answer.__table__
+answer_table = table_of(Answer)
 
 
 class TaskState(enum.StrEnum):
@@ -93,14 +93,14 @@ REJECT_MESSAGES = {
 
 # what a poller needs of an answer to say how its task ended
 STATUS_COLUMNS = (
-    answers.c.id,
-    answers.c.task_id,
-    answers.c.state,
-    answers.c.reject_reason,
-    answers.c.question_id,
-    answers.c.correct,
-    answers.c.points,
-    answers.c.total_score_after,
+    answer_table.c.id,
+    answer_table.c.task_id,
+    answer_table.c.state,
+    answer_table.c.reject_reason,
+    answer_table.c.question_id,
+    answer_table.c.correct,
+    answer_table.c.points,
+    answer_table.c.total_score_after,
 )
 
 
@@ -139,5 +139,7 @@ def task_status_from_db(session: Session | Connection, task_id: str) -> TaskStat
         task_uuid = uuid.UUID(task_id)
     except ValueError:
         return None
-    answer = session.execute(select(*STATUS_COLUMNS).where(answers.c.task_id == task_uuid)).first()
+    answer = session.execute(
+        select(*STATUS_COLUMNS).where(answer_table.c.task_id == task_uuid)
+    ).first()
     return status_of(answer) if answer is not None else None

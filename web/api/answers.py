@@ -196,7 +196,8 @@ def log_attempt(response: Any) -> Any:
         return response
     outcome = g.get("attempt_outcome") if response.status_code in (202, 409) else None
     if outcome is None:
-        outcome = OUTCOME_OF_MESSAGE.get(_message_of(response)) or OUTCOME_OF_STATUS.get(
+        message = _message_of(response)
+        outcome = (OUTCOME_OF_MESSAGE.get(message) if message else None) or OUTCOME_OF_STATUS.get(
             response.status_code
         )
     if outcome is None:  # 503 and the like: PostgreSQL may not take the log either

@@ -26,7 +26,7 @@ blp = Blueprint(
     "recomputed from the stored answers and pushed to the board.",
 )
 
-HOST = [{"hostKey": []}]
+HOST: list[dict[str, list[str]]] = [{"hostKey": []}]
 
 
 def _published(applied: corrections.Applied) -> ScoreCorrection:

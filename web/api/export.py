@@ -23,7 +23,9 @@ blp = Blueprint(
 )
 
 
-def _streamed(quiz_id: str, render: Callable[[Iterable[export.PlayerExport]], Iterator[str]]):
+def _streamed(
+    quiz_id: str, render: Callable[[Iterable[export.PlayerExport]], Iterator[str]]
+) -> Iterator[str]:
     """The export's chunks, read with a session of their own: the rows outlive the view."""
     quiz_pk = quizzes.get_quiz(get_session(), quiz_id).id  # a 404 before the first byte
     factory = resources().session_factory

@@ -27,7 +27,7 @@ blp = Blueprint(
     "quizzes", __name__, url_prefix="/api/v1/quizzes", description="Create, read and run quizzes."
 )
 
-HOST = [{"hostKey": []}]
+HOST: list[dict[str, list[str]]] = [{"hostKey": []}]
 
 
 def quiz_spec(body: dict[str, Any]) -> quizzes.QuizSpec:

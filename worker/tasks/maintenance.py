@@ -54,7 +54,7 @@ def scoring_queue_depth(app: Celery) -> int:
             )
         except conn.channel_errors:
             return 0  # never declared, or (Redis) no list left: nothing is waiting
-        return declared.message_count
+        return int(declared.message_count)
 
 
 @shared_task(bind=True, base=QuizTask, name=task_names.RELAY_OUTBOX)

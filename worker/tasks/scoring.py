@@ -60,6 +60,8 @@ class BatchTask(QuizTask, Batches):
     # sizes come from the settings when the worker's app is made (worker/celery.py)
     flush_every = 100
     flush_interval = 0.05
+    # celery-batches' handle of its flush timer
+    _tref: Any
 
     def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:
         # The consumer makes its strategies again each time it (re)connects to the broker,
@@ -214,7 +216,8 @@ def count_deliveries(task: BatchTask, batch: Sequence[ScoringRequest]) -> dict[i
     pipe = task.resources.redis.pipeline(transaction=False)
     for answer_id in answer_ids:
         key = redis_keys.answer_deliveries(answer_id)
-        pipe.incr(key).expire(key, DELIVERIES_TTL_S)
+        pipe.incr(key)
+        pipe.expire(key, DELIVERIES_TTL_S)
     replies = pipe.execute()
     return dict(zip(answer_ids, replies[0::2], strict=True))
 
