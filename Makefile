@@ -15,7 +15,7 @@ ARGS ?=
 QUICK ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services migrate run test test-rabbitmq fuzz lint reformat bench chaos clean distclean
+.PHONY: help venv services migrate run test test-unit test-rabbitmq fuzz lint lock reformat bench chaos clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
@@ -27,8 +27,8 @@ $(PY):
 	@sh scripts/bootstrap_venv.sh $(VENV)
 
 # Reinstall only when the project's metadata changed since the last install.
-$(VENV)/.installed: setup.cfg pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed: setup.cfg pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]' -c requirements.lock
 	@touch $@
 
 services: venv ## Make sure PostgreSQL and Redis answer and print the URLs in use
@@ -46,16 +46,24 @@ test: venv ## Run the test suite (T=path or pytest arguments, e.g. T=tests/unit)
 	@# then the integration tests again on RabbitMQ when it answers (whole runs only)
 	@$(if $(T),echo "rabbitmq: the RabbitMQ pass runs only without T (make test-rabbitmq)",$(SERVICES_ENV) && $(PY) scripts/rabbitmq_pass.py --if-reachable)
 
+test-unit: venv ## Run the pure tests only: no PostgreSQL, Redis or Chromium needed
+	$(PY) -m pytest -m unit tests/unit $(T)
+
 test-rabbitmq: venv ## Run the integration tests with RabbitMQ as the broker (RABBITMQ_URL)
 	@$(SERVICES_ENV) && $(PY) scripts/rabbitmq_pass.py $(T)
 
 fuzz: venv ## Fuzz the API of a stack of its own with schemathesis: every check and phase
 	@$(SERVICES_ENV) && $(PY) -m scripts.fuzz $(ARGS)
 
-lint: venv ## Check lint, formatting and the Dockerfiles
+lint: venv ## Check lint, formatting, types (mypy --strict) and the Dockerfiles
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint --no-color Dockerfile.web Dockerfile.worker
+
+lock: venv ## Pin every runtime dependency in requirements.lock (pip-tools), for venvs and images
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
+		--no-emit-find-links --allow-unsafe -o requirements.lock setup.cfg
 
 reformat: venv ## Format the code and apply ruff's safe fixes
 	$(VENV)/bin/ruff format .

@@ -114,8 +114,8 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by its folder, so `-m unit` or `-m "not integration"` select by kind."""
+    """Mark each test by its folder, so `-m unit` or `-m "not e2e"` select by kind."""
     for item in items:
-        for kind in ("unit", "api", "integration"):
+        for kind in ("unit", "api", "integration", "e2e"):
             if f"{os.sep}tests{os.sep}{kind}{os.sep}" in str(item.path):
                 item.add_marker(kind)

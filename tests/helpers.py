@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -14,6 +15,30 @@ TEST_SECRET_KEY = "test-secret-key"
 HOST = {"X-Host-Key": TEST_HOST_KEY}
 # how long a test waits for a stream event
 STREAM_WAIT_S = 30.0
+
+
+T = TypeVar("T")
+
+# every wait in the tests is a bounded poll; none of them measures speed
+DRAIN_TIMEOUT_S = 60.0
+POLL_INTERVAL_S = 0.1
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    what: str,
+    timeout: float = DRAIN_TIMEOUT_S,
+    interval: float = POLL_INTERVAL_S,
+) -> T:
+    """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: T = predicate()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+        last = predicate()
+    return last
 
 
 def quiz_body(questions: int = 3, points: int = 1000, time_limit_s: int = 30) -> dict[str, Any]:

@@ -19,20 +19,11 @@ from shared.leaderboard import board
 from shared.leaderboard.ranking import member_of
 from shared.leaderboard.service import apply_update
 from shared.resources import Resources
-from tests.helpers import create_quiz, join, open_question, submit
+from tests.helpers import create_quiz, join, open_question, submit, wait_until
 from tests.integration.leaderboard.support import event
 from worker.leaderboard.consumer import LeaderboardConsumer, broker_connection
 
 WAIT_S = 30.0
-
-
-def wait_for(predicate, what, timeout=WAIT_S):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return result
 
 
 @pytest.fixture
@@ -99,7 +90,7 @@ def test_a_scored_answer_reaches_the_board_through_the_consumer(client, consumer
     assert response.status_code == 202
     total = client.get(response.json["status_url"]).json["result"]["total_score"]
     assert total > 0
-    wait_for(
+    wait_until(
         lambda: rows(leaderboard(client, quiz["quiz_id"]).json)[0] == (1, "Ann", total),
         "Ann's score on the board",
     )

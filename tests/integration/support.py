@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import math
 import queue
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from celery import Celery
 from flask.testing import FlaskClient
@@ -21,31 +20,10 @@ from kombu import Connection
 from sqlalchemy import Engine, text
 
 from shared.events import leaderboard_queue, validate_leaderboard_event
-from tests.helpers import HOST, join, open_question, submit
+from tests.helpers import DRAIN_TIMEOUT_S, HOST, join, open_question, submit, wait_until
 from worker.tasks.maintenance import scoring_queue_depth
 
-T = TypeVar("T")
-
-# every wait in these tests is a bounded poll; none of them measures speed
-DRAIN_TIMEOUT_S = 60.0
-POLL_INTERVAL_S = 0.1
-
-
-def wait_until(
-    predicate: Callable[[], T],
-    what: str,
-    timeout: float = DRAIN_TIMEOUT_S,
-    interval: float = POLL_INTERVAL_S,
-) -> T:
-    """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: T = predicate()
-    while not last:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-        last = predicate()
-    return last
+__all__ = ["DRAIN_TIMEOUT_S", "wait_until"]  # the tests' one polling helper, re-exported
 
 
 def scalar(engine: Engine, sql: str, **params: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -128,7 +127,17 @@ def test_many_copies_in_flight_at_once_are_not_taken_for_poison(
             ),
             "every copy to reach the worker",
         )
-        time.sleep(1)
+        # and to come back, still finding the lock busy: their deliveries pile up
+        wait_until(
+            lambda: (
+                sum(
+                    line["count"]
+                    for line in worker_lines(worker.log(), "score_answer.lock_contended")
+                )
+                >= 2 * copies
+            ),
+            "every copy to be retried while the lock is held",
+        )
     finally:
         busy.release()
     wait_until(

@@ -22,6 +22,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "schemas" / "compose-spec.json"
@@ -282,3 +284,41 @@ def test_dockerfile_builds_small_and_runs_unprivileged(dockerfile):
 def test_secrets_never_enter_the_build_context():
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ".env" in ignored
+
+
+def _lock_pins() -> dict[str, str]:
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    pins = (line.split("==", 1) for line in lines if "==" in line and not line.startswith(" "))
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+def test_the_lock_pins_every_dependency_at_a_version_setup_cfg_allows():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    lines = config["options"]["install_requires"].splitlines()
+    wanted = [Requirement(line.split("#", 1)[0]) for line in lines if line.split("#", 1)[0].strip()]
+    pins = _lock_pins()
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is missing from requirements.lock: run `make lock`"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]}, outside {requirement.specifier}: "
+            "run `make lock`"
+        )
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_the_images_install_the_locked_versions(dockerfile):
+    text = (ROOT / dockerfile).read_text()
+    assert "COPY requirements.lock ./" in text
+    assert "pip install --no-cache-dir -r requirements.lock" in text
+    # and the project itself without resolving anything again
+    assert "pip install --no-cache-dir --no-deps ." in text
+
+
+def test_this_environment_runs_the_locked_versions():
+    """`make venv` installs with the lock as constraints: CI tests what the images run."""
+    for name, version in _lock_pins().items():
+        assert importlib.metadata.version(name) == version, name

@@ -4,7 +4,6 @@ import itertools
 import random
 import shlex
 import threading
-import time
 import uuid
 
 import pytest
@@ -23,6 +22,7 @@ from tests.integration.leaderboard.support import (
     set_total,
     whole_board,
 )
+from tests.integration.support import wait_until
 
 
 @pytest.fixture
@@ -210,24 +210,30 @@ def test_a_read_runs_ranged_commands_only(session, redis_client, settings):
 def monitored(settings, action):
     """The commands `action` makes Redis run on the test DB, scripts included (MONITOR)."""
     marker = f"end-{uuid.uuid4().hex}"
+    listening = f"on-{uuid.uuid4().hex}"
     db = settings.redis_url.rsplit("/", 1)[1]
     seen = []
     probe = make_redis(settings)
     with probe.monitor() as monitor:
-        done = threading.Event()
+        done, on = threading.Event(), threading.Event()
 
         def listen():
             for command in monitor.listen():
                 words = shlex.split(command["command"])
+                if words and words[-1] == listening:
+                    on.set()
+                    continue
                 if words and words[-1] == marker:
                     done.set()
                     return
-                if str(command.get("db")) == db and words:
+                if on.is_set() and str(command.get("db")) == db and words:
                     seen.append([words[0].upper(), *words[1:]])
 
         thread = threading.Thread(target=listen, daemon=True)
         thread.start()
-        time.sleep(0.2)  # MONITOR is on before the action starts
+        # MONITOR is on once it reports a command sent after it: the action starts then
+        pinger = make_redis(settings)
+        wait_until(lambda: pinger.echo(listening) and on.wait(0.05), "MONITOR to be on")
         action()
         make_redis(settings).echo(marker)
         assert done.wait(10)
