@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
+
 
 class QuizError(Exception):
     """Base of the errors a client can cause; `message` is safe to show to the client."""
@@ -37,3 +40,14 @@ class NotAuthenticated(QuizError):
 
 class Forbidden(QuizError):
     """The credential is valid but does not allow this action."""
+
+
+# Redis restarting or out of reach: a cache read falls back to PostgreSQL, a write waits
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# errors worth a retry: a backing service is restarting or the network hiccuped (the
+# worker retries, the consumer requeues, the API answers 503 with Retry-After)
+TRANSIENT_ERRORS = (
+    *REDIS_DOWN,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)

@@ -6,7 +6,6 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import redis.exceptions
 import sqlalchemy.exc
 from flask import Flask, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
@@ -104,10 +103,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(errors.QuizError, _quiz_error)
     app.register_error_handler(sqlalchemy.exc.DataError, _refused_by_database)
     for kind in (
-        redis.exceptions.ConnectionError,
-        redis.exceptions.TimeoutError,
-        sqlalchemy.exc.OperationalError,
-        sqlalchemy.exc.InterfaceError,
+        *errors.TRANSIENT_ERRORS,
         # no pooled connection came free in time: PostgreSQL is slow or the pool too small
         sqlalchemy.exc.TimeoutError,
         # an answer waited too long for its INSERT (web/intake.py)

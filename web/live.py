@@ -28,10 +28,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import redis.exceptions
-
-from shared import redis_keys
-from shared.errors import NotFound
+from shared import live_notices, redis_keys
+from shared.errors import REDIS_DOWN, NotFound
 from shared.leaderboard import board
 from shared.leaderboard.ranking import MAX_LIMIT, Throttle
 from shared.leaderboard.service import read_board
@@ -290,7 +288,7 @@ class LiveHub:
                     log.info("live_hub.resubscribed")
                 failures = 0
                 self._listen(pubsub)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            except REDIS_DOWN as exc:
                 self._subscribed.clear()
                 delay = RESUBSCRIBE_DELAYS_S[min(failures, len(RESUBSCRIBE_DELAYS_S) - 1)]
                 failures += 1
@@ -324,12 +322,12 @@ class LiveHub:
             notice = json.loads(data)
             kind = notice.get("kind")
         except (ValueError, AttributeError):
-            notice, kind = {}, board.BOARD_CHANGED
-        if kind == board.CORRECTION and isinstance(notice.get("detail"), dict):
+            notice, kind = {}, live_notices.BOARD_CHANGED
+        if kind == live_notices.CORRECTION and isinstance(notice.get("detail"), dict):
             chunk = sse_event(notice["detail"], "correction")
             for client in self.clients_of(code):
                 client.offer_event(chunk)
-        if kind in (board.QUIZ_CHANGED, board.CORRECTION):
+        if kind in (live_notices.QUIZ_CHANGED, live_notices.CORRECTION):
             self._send_quiz(code)
         self._board_changed(code)
 
@@ -350,7 +348,7 @@ class LiveHub:
                 view = read_board(self.resources.redis, session, code, MAX_LIMIT)
             wanted = sorted({c.participant_id for c in clients if c.participant_id is not None})
             rows = board.rows(self.resources.redis, code, wanted) or {}
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        except REDIS_DOWN:
             raise
         except NotFound:
             # no such quiz: its stream request, between connect and its 404, is leaving

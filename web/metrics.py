@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 
-import redis
 from flask import Response, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import (
@@ -28,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily
 
 from shared import redis_keys
 from shared.config import Environment
+from shared.errors import REDIS_DOWN
 from web.db import resources
 from web.errors import error_response
 
@@ -97,7 +97,7 @@ class BoardRepairs:
     def collect(self) -> Iterator[CounterMetricFamily]:
         try:
             value = resources().redis.get(redis_keys.board_repairs())
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        except REDIS_DOWN:
             return  # no figure rather than a wrong one
         family = self._family()
         family.add_metric([], int(value or 0))

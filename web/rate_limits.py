@@ -35,6 +35,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings
+from shared.errors import REDIS_DOWN
 from shared.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class RateLimits:
             try:
                 limiter = limiter or self._shared
                 allowed = limiter.hit(item, kind, key)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            except REDIS_DOWN as exc:
                 log.warning("rate_limits.counting_locally for_s=%s error=%s", LOCAL_COUNTING_S, exc)
                 self._local_until = time.monotonic() + LOCAL_COUNTING_S
                 limiter = self._local_limiter()

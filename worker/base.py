@@ -5,21 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.exceptions
-import sqlalchemy.exc
 from celery import Celery, Task
 from celery.signals import worker_process_init
 
 from shared.celery import PUBLISH_CONFIRM_TIMEOUT_S
+from shared.errors import TRANSIENT_ERRORS
 from shared.resources import Resources
 
-# errors worth a retry: the service is restarting or the network hiccuped
-TRANSIENT_ERRORS = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
+__all__ = ["TRANSIENT_ERRORS", "QuizTask", "resources_for", "utcnow"]
 
 
 def resources_for(app: Celery) -> Resources:

@@ -12,7 +12,6 @@ Reads cost O(log N + k): ZREVRANGE, ZREVRANK and ZCOUNT, never a scan of the mem
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 import redis
 import redis.exceptions
 
-from shared import redis_keys
+from shared import live_notices, redis_keys
 from shared.leaderboard.ranking import Entry, entries_of, member_of
 
 # a board read again after this long is rebuilt from PostgreSQL; every write renews it
@@ -247,7 +246,7 @@ def remove_participant(client: redis.Redis, quiz_code: str, participant_id: int)
     gone = _run(
         client, _REMOVE, 4, *_keys(quiz_code), removed, member_of(participant_id), BOARD_TTL_S
     )
-    publish_notice(client, quiz_code, BOARD_CHANGED)
+    live_notices.publish(client, quiz_code, live_notices.BOARD_CHANGED)
     return bool(gone)
 
 
@@ -465,24 +464,3 @@ def _chunks(standings: Iterable[Standing]) -> Iterable[list[Standing]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-# --- live notices ---------------------------------------------------------------------------
-
-BOARD_CHANGED = "board"
-QUIZ_CHANGED = "quiz"
-# a regrade or void: the board and the quiz changed, and `detail` says how
-CORRECTION = "correction"
-
-
-def publish_notice(
-    client: redis.Redis,
-    quiz_code: str,
-    kind: str = BOARD_CHANGED,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Tell the web processes that a quiz's board (or its questions) changed; they read it."""
-    notice: dict[str, Any] = {"kind": kind}
-    if detail is not None:
-        notice["detail"] = detail
-    client.publish(redis_keys.quiz_live_channel(quiz_code), json.dumps(notice))

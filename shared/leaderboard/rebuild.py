@@ -14,6 +14,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import live_notices
 from shared.errors import NotFound
 from shared.leaderboard import board
 from shared.models import Participant, Quiz
@@ -53,7 +54,7 @@ def rebuild_board(session: Session, client: redis.Redis, quiz_code: str) -> int:
     board.replace(client, code, first, uuid.uuid4().hex)
     board.merge(client, code, standings(session, quiz_pk))
     session.rollback()
-    board.publish_notice(client, code)
+    live_notices.publish(client, code)
     log.info("leaderboard.rebuilt quiz=%s participants=%s", code, len(first))
     return len(first)
 

@@ -20,7 +20,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shared import redis_keys
+from shared import live_notices, redis_keys
 from shared.leaderboard import board
 from shared.leaderboard.ranking import member_of, participant_of
 
@@ -208,7 +208,7 @@ def reconcile_quiz(
         )
     if repaired:
         client.incrby(redis_keys.board_repairs(), repaired)
-        board.publish_notice(client, quiz_code)
+        live_notices.publish(client, quiz_code)
     return repaired
 
 

@@ -17,7 +17,7 @@ import redis.exceptions
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import redis_keys
+from shared import live_notices, redis_keys
 from shared.errors import InvalidInput, NotFound
 from shared.leaderboard import board
 from shared.leaderboard.ranking import AROUND_ME, Entry
@@ -133,7 +133,7 @@ def add_participant(
         rebuild_missing(session, client, code)
         if board.add_participant(client, code, participant_id, display_name) is None:
             raise redis.exceptions.ConnectionError("the leaderboard vanished while joining")
-    board.publish_notice(client, code)
+    live_notices.publish(client, code)
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,9 @@ import redis
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared import redis_keys
+from shared import live_notices, redis_keys
 from shared.errors import Conflict, InvalidInput
 from shared.events import LEADERBOARD_QUEUE, leaderboard_update
-from shared.leaderboard import board
 from shared.models import (
     Answer,
     AnswerState,
@@ -373,10 +372,10 @@ def after_commit(client: redis.Redis, applied: Applied) -> None:
     keys.append(redis_keys.question_stats(applied.correction.question_id))
     client.delete(*keys)
     results.forget_standings(client, applied.quiz_code, applied.question_count)
-    board.publish_notice(
+    live_notices.publish(
         client,
         applied.quiz_code,
-        board.CORRECTION,
+        live_notices.CORRECTION,
         detail=correction_notice(applied.correction),
     )
 

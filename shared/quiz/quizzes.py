@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from shared import live_notices
 from shared.errors import Conflict, NotFound
-from shared.leaderboard.board import QUIZ_CHANGED, publish_notice
 from shared.models import Choice, Question, QuestionStatus, Quiz, QuizStatus
 from shared.quiz import game
 from shared.quiz.scoring import DEFAULT_POLICY, Policy
@@ -252,7 +252,7 @@ def _commit_transition(session: Session, client: redis.Redis, quiz: Quiz) -> Non
     # Redis down from here on: the marker makes readers ask PostgreSQL meanwhile
     save_quiz_state(client, state)
     # live pages learn that a question opened or closed (leaderboard stream)
-    publish_notice(client, quiz.code, QUIZ_CHANGED)
+    live_notices.publish(client, quiz.code, live_notices.QUIZ_CHANGED)
 
 
 def _settled(session: Session, client: redis.Redis, quiz: Quiz) -> None:
@@ -260,4 +260,4 @@ def _settled(session: Session, client: redis.Redis, quiz: Quiz) -> None:
     commit; the cache and the live notice are written again."""
     save_quiz_state(client, quiz_state_of(quiz))
     session.commit()  # ends the row lock
-    publish_notice(client, quiz.code, QUIZ_CHANGED)
+    live_notices.publish(client, quiz.code, live_notices.QUIZ_CHANGED)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import redis_keys
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import REDIS_DOWN, Conflict, Forbidden, InvalidInput, NotFound
 from shared.leaderboard.ranking import rank_all
 from shared.models import Answer, AnswerState, Choice, Participant, Question, QuestionStatus
 from shared.quiz.quizzes import get_quiz
@@ -272,7 +272,7 @@ def _standings_from_db(
 def _kept_standings(client: redis.Redis, quiz_code: str, k: int) -> list[Standing] | None:
     try:
         kept = client.get(redis_keys.standings_after(quiz_code, k))
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    except REDIS_DOWN:
         return None  # PostgreSQL has it all: Redis only keeps it
     return [Standing(*row) for row in json.loads(kept)] if kept else None
 
@@ -281,7 +281,7 @@ def _keep_standings(client: redis.Redis, quiz_code: str, k: int, rows: list[Stan
     packed = json.dumps([astuple(row) for row in rows], separators=(",", ":"))
     try:
         client.set(redis_keys.standings_after(quiz_code, k), packed, ex=STANDINGS_TTL_S)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    except REDIS_DOWN:
         pass
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import redis_keys
-from shared.errors import Conflict
+from shared.errors import REDIS_DOWN, Conflict
 from shared.models import Answer, AnswerState, Participant, QuestionStatus
 from shared.quiz.quizzes import get_quiz, question_of
 
@@ -114,7 +114,7 @@ def question_stats(
     key = redis_keys.question_stats(question.id)
     try:
         kept = client.get(key)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    except REDIS_DOWN:
         kept = None  # PostgreSQL has it all: Redis is only where it is kept
     if kept:
         cached: dict[str, Any] = json.loads(kept)
@@ -141,7 +141,7 @@ def question_stats(
     stats = summarize(question.id, participants, choices, answers)
     try:
         client.set(key, json.dumps(stats), ex=STATS_TTL_S)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    except REDIS_DOWN:
         pass
     return stats
 

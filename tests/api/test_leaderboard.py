@@ -14,8 +14,7 @@ import time
 import jsonschema
 import pytest
 
-from shared import redis_keys
-from shared.leaderboard import board
+from shared import live_notices, redis_keys
 from shared.leaderboard.ranking import member_of
 from shared.leaderboard.service import apply_update
 from shared.resources import Resources
@@ -247,7 +246,7 @@ def test_a_stream_with_participant_id_carries_that_player_s_row(app, client, str
     live = stream(quiz["quiz_id"], limit=1, participant_id=players[2]["participant_id"])
     assert live.next_event()["data"]["me"]["rank"] == 1
     give(app, quiz["quiz_id"], players[0], 300)
-    board.publish_notice(app.extensions["quiz.resources"].redis, quiz["quiz_id"])
+    live_notices.publish(app.extensions["quiz.resources"].redis, quiz["quiz_id"])
     update = live.next_event()
     assert update["data"]["me"]["display_name"] == "Cy"
     assert update["data"]["me"]["rank"] == 2
@@ -262,7 +261,7 @@ def test_a_client_that_reconnects_up_to_date_gets_no_snapshot(app, client, strea
     with pytest.raises(AssertionError, match="no event in time"):
         again.next_event(timeout=1.0)
     give(app, quiz["quiz_id"], ann, 50)
-    board.publish_notice(app.extensions["quiz.resources"].redis, quiz["quiz_id"])
+    live_notices.publish(app.extensions["quiz.resources"].redis, quiz["quiz_id"])
     assert again.next_event()["data"]["entries"][0]["score"] == 50
 
 
@@ -304,9 +303,9 @@ def test_a_notice_for_a_stream_of_an_unknown_quiz_is_not_an_error(app, client, s
     leaving = hub.connect("NOPE42", 10, None)
     try:
         redis_client = app.extensions["quiz.resources"].redis
-        board.publish_notice(redis_client, "NOPE42")
+        live_notices.publish(redis_client, "NOPE42")
         give(app, quiz["quiz_id"], ann, 50)
-        board.publish_notice(redis_client, quiz["quiz_id"])
+        live_notices.publish(redis_client, quiz["quiz_id"])
         # the hub handles notices in order: this update comes after NOPE42's notice was read
         assert live.next_event()["data"]["entries"][0]["score"] == 50
         assert leaving.wait(0) == ""

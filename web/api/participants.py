@@ -6,11 +6,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.exceptions
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared.errors import REDIS_DOWN
 from shared.leaderboard import service as leaderboard
 from shared.quiz import players, privacy, quizzes, results
 from shared.tokens import issue_participant_token
@@ -148,5 +148,5 @@ def put_on_board(quiz_id: str, participant_id: int, display_name: str) -> None:
         leaderboard.add_participant(
             resources().redis, get_session(), quiz_id, participant_id, display_name
         )
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    except REDIS_DOWN:
         log.warning("join.leaderboard_not_updated participant_id=%s", participant_id)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis.exceptions
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.errors import NotFound
+from shared.errors import REDIS_DOWN, NotFound
 from shared.quiz.task_status import load_task_status, save_task_status, task_status_from_db
 from web.api.responses import BACKING, shared_errors
 from web.api.schemas import ErrorSchema, TaskStatusSchema
@@ -36,7 +35,7 @@ class TaskById(MethodView):
         settings = resources().settings
         try:
             status = load_task_status(client, task_id)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        except REDIS_DOWN:
             status = None
         if status is None:
             status = task_status_from_db(get_session(), task_id)
@@ -44,7 +43,7 @@ class TaskById(MethodView):
                 raise NotFound(f"task {task_id} does not exist")
             try:
                 save_task_status(client, status, settings.task_status_ttl_s, only_if_absent=True)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            except REDIS_DOWN:
                 pass
         headers = {} if status.is_final else {"Retry-After": str(POLL_AFTER_S)}
         return status.to_dict(), 200, headers

@@ -19,16 +19,15 @@ import signal
 import time
 from typing import Any
 
-import redis.exceptions
-import sqlalchemy.exc
 from kombu import Connection, Message
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 
+from shared import live_notices
 from shared import logging as quiz_logging
 from shared.config import Settings
+from shared.errors import TRANSIENT_ERRORS
 from shared.events import validate_leaderboard_event
-from shared.leaderboard import board
 from shared.leaderboard.ranking import Throttle
 from shared.leaderboard.service import Applied, apply_updates
 from shared.resources import Resources
@@ -60,13 +59,6 @@ REDIS_TRANSPORT_OPTIONS = {
 }
 # a backing service that fails: wait before the event is tried again
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
-
-TRANSIENT_ERRORS = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-)
 
 
 def broker_connection(settings: Settings) -> Connection:
@@ -169,7 +161,7 @@ class LeaderboardConsumer(ConsumerMixin):
 
     def notify(self, quiz_code: str) -> None:
         try:
-            board.publish_notice(self.resources.redis, quiz_code)
+            live_notices.publish(self.resources.redis, quiz_code)
         except TRANSIENT_ERRORS as exc:
             # live clients get the change with the next notice or on reconnect
             log.warning("leaderboard_consumer.notice_failed quiz=%s error=%s", quiz_code, exc)
