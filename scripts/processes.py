@@ -43,11 +43,20 @@ PROCESSES = [
 ]
 
 
-def command(name: str, port: int | str, run_dir: Path | str) -> list[str]:
-    """The argv of the stack's process `name`, with its placeholders filled in."""
+def command(name: str, port: int | str, run_dir: Path | str, **options: object) -> list[str]:
+    """The argv of the stack's process `name`, with its placeholders filled in.
+
+    `options` change the value of a flag the command has (`workers=1` sets `--workers 1`):
+    tests run a smaller web, and a flag the table does not have is an error.
+    """
     template = dict(PROCESSES)[name]
     # split before formatting, so a path with spaces stays one argument
     words = [word.format(port=port, run=run_dir) for word in template.split()]
+    for option, value in options.items():
+        flag = "--" + option.replace("_", "-")
+        if flag not in words:
+            raise ValueError(f"the {name} command has no {flag}")
+        words[words.index(flag) + 1] = str(value)
     # the venv's own programs; an absolute command stays as it is
     return [os.path.join(BIN, words[0]), *words[1:]]
 

@@ -18,10 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from scripts.processes import (
-    BIN,
     ROOT,
     Process,
     RedisServer,
+    command,
     free_port,
     pid_alive,
     port_open,
@@ -113,20 +113,7 @@ def start_web(settings: Settings, log_dir: Path, port: int, **env: object) -> Pr
     """One gunicorn worker of the gevent class, as `make run` serves the API and streams."""
     web = Process(
         "web",
-        [
-            str(BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gevent",
-            "--workers",
-            "1",
-            "--worker-connections",
-            "5000",
-            "--graceful-timeout",
-            "2",
-            "web:create_app()",
-        ],
+        command("web", port, log_dir, workers=1, graceful_timeout=2),
         environment(settings, PORT=port, **env),
         log_dir,
     )

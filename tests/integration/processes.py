@@ -7,11 +7,11 @@ test's database, Redis DB and broker, a free local port, a log file in the test'
 from __future__ import annotations
 
 import base64
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from scripts.processes import command
 from tests.live_stack import Process
 
 
@@ -40,22 +40,9 @@ def basic(user_password: str) -> dict[str, str]:
 
 def start_gunicorn(env: dict[str, str], log_path: Path, port: int, workers: int = 2) -> Process:
     """gunicorn as `make run` starts it (gunicorn.conf.py is read from the checkout)."""
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gevent",
-        "--workers",
-        str(workers),
-        "--worker-connections",
-        "100",
-        "--graceful-timeout",
-        "5",
-        "web:create_app()",
-    ]
+    args = command(
+        "web", port, log_path.parent, workers=workers, worker_connections=100, graceful_timeout=5
+    )
     server = Process(log_path.stem, args, env, log_path.parent)
     url = f"http://127.0.0.1:{port}/healthz"
     server.wait_until(lambda: answers(url), f"{url} to answer")

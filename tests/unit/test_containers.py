@@ -322,3 +322,45 @@ def test_this_environment_runs_the_locked_versions():
     """`make venv` installs with the lock as constraints: CI tests what the images run."""
     for name, version in _lock_pins().items():
         assert importlib.metadata.version(name) == version, name
+
+
+# flags a deployment sets its own way: where to listen, for how long to drain, how many
+# pool processes (compose leaves Celery its default of one per core)
+DEPLOYMENT_FLAGS = {"--bind", "--config", "--graceful-timeout", "--concurrency", "--schedule"}
+
+
+def _program_and_flags(argv: list[str]) -> list[str]:
+    """A command without the deployment's own flags and their values."""
+    kept: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in DEPLOYMENT_FLAGS:
+            skip = True
+        else:
+            kept.append(Path(word).name if word.startswith("/") else word)
+    return kept
+
+
+def test_the_images_and_compose_run_the_commands_of_the_process_table():
+    """scripts/processes.py is the one table of the stack's commands: `make run`, the tests
+    and the bench use it, and the Dockerfiles and compose run the same programs with the
+    same arguments (but for where to listen and how long to drain)."""
+    from scripts import processes
+
+    web_cmd = json.loads(
+        re.search(r"^CMD (\[.*?\])$", (ROOT / "Dockerfile.web").read_text(), re.M | re.S)
+        .group(1)
+        .replace("\\\n", "")
+    )
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    deployed = {
+        "web": web_cmd,
+        "worker": compose["worker"]["command"],
+        "leaderboard": compose["leaderboard"]["command"],
+        "flower": compose["flower"]["command"],
+    }
+    for name, argv in deployed.items():
+        table = processes.command(name, 8000, "/run")
+        assert _program_and_flags(argv) == _program_and_flags(table), name
