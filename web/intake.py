@@ -2,7 +2,7 @@
 
 Under gevent a web process serves many submissions at once. Each request hands its
 answer to the process's intake and waits; the intake takes every answer waiting, writes
-them all in one INSERT (shared/quiz/answers.py: each still checked by the same unique
+them all in one INSERT (shared/quiz/submissions.py: each still checked by the same unique
 constraints), sends the scoring messages of those it inserted in one go (one message
 and task id per answer, as ever; on Redis kombu writes them in one pipeline), and only
 then lets the requests answer. While it works, the next answers gather: a burst is
@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from shared.quiz.answers import Received, RefusedAttempt, insert_answers
+from shared.quiz.submissions import Received, RefusedAttempt, insert_answers
 from shared.resources import Resources
 
 log = logging.getLogger(__name__)

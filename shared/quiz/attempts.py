@@ -1,6 +1,6 @@
 """The attempt log, read back: every submission with a valid token, accepted or not.
 
-Rows are written with the answers (shared/quiz/answers.py, web/intake.py) and never
+Rows are written with the answers (shared/quiz/submissions.py, web/intake.py) and never
 updated; only erasure and retention delete them. Pages are keyed by id, so reading a
 long log costs the same on its last page as on its first.
 """

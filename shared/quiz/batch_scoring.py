@@ -21,7 +21,9 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
 
+from shared.errors import NotFound
 from shared.events import LEADERBOARD_QUEUE, leaderboard_update
 from shared.models import Answer, AnswerState, Choice, Participant, Question, Quiz, table_of
 from shared.quiz import scoring
@@ -364,3 +366,26 @@ def _mark_scored(
             "now": now,
         },
     )
+
+
+@dataclass(frozen=True)
+class ScoringOutcome:
+    status: TaskStatus
+    # the leaderboard event to publish, when this call did the scoring
+    event: dict[str, Any] | None = None
+    outbox_id: int | None = None
+
+
+def score_accepted_answer(session: Session, answer_id: int, now: datetime) -> ScoringOutcome:
+    """Score one accepted answer and commit: a batch of one (shared/quiz/batch_scoring.py).
+
+    :raises NotFound: no answer has this id
+    """
+    outcome = score_answers(session.connection(), [answer_id], now)
+    session.commit()
+    status = outcome.statuses.get(answer_id)
+    if status is None:
+        raise NotFound(f"answer {answer_id} does not exist")
+    if not outcome.events:
+        return ScoringOutcome(status=status)
+    return ScoringOutcome(status=status, event=outcome.events[0], outbox_id=outcome.outbox_ids[0])

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from shared import redis_keys
+from shared.errors import REDIS_DOWN, NotFound
 from shared.models import Answer, AnswerState, table_of
 
 answer_table = table_of(Answer)
@@ -143,3 +144,27 @@ def task_status_from_db(session: Session | Connection, task_id: str) -> TaskStat
         select(*STATUS_COLUMNS).where(answer_table.c.task_id == task_uuid)
     ).first()
     return status_of(answer) if answer is not None else None
+
+
+def current_task_status(
+    client: redis.Redis, session: Session, task_id: str, ttl_s: int
+) -> TaskStatus:
+    """A task's status for a poller: from Redis, or from the answer row in PostgreSQL when
+    Redis no longer knows it (or is down), kept in Redis again for the next poll.
+
+    :raises NotFound: no answer has this task id
+    """
+    try:
+        status = load_task_status(client, task_id)
+    except REDIS_DOWN:
+        status = None
+    if status is not None:
+        return status
+    status = task_status_from_db(session, task_id)
+    if status is None:
+        raise NotFound(f"task {task_id} does not exist")
+    try:
+        save_task_status(client, status, ttl_s, only_if_absent=True)
+    except REDIS_DOWN:
+        pass
+    return status

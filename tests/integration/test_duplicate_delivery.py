@@ -10,7 +10,7 @@ import pytest
 
 from shared import redis_keys
 from shared.db import make_session_factory
-from shared.quiz.answers import score_accepted_answer
+from shared.quiz.batch_scoring import score_accepted_answer
 from tests.integration.support import (
     accept_one_right_answer,
     rows,

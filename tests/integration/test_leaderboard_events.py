@@ -8,7 +8,7 @@ import pytest
 
 from shared.db import make_session_factory
 from shared.events import BATCH_VERSION, SCHEMA_NAME, validate_leaderboard_update
-from shared.quiz.answers import score_accepted_answer
+from shared.quiz.batch_scoring import score_accepted_answer
 from tests.helpers import join, open_question, submit
 from tests.integration.support import (
     create_quiz,

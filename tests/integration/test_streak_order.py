@@ -10,7 +10,7 @@ import pytest
 
 from shared.config import Settings
 from shared.db import make_session_factory
-from shared.quiz.answers import score_accepted_answer
+from shared.quiz.batch_scoring import score_accepted_answer
 from tests.helpers import close_question, join, open_question, submit
 from tests.integration.support import (
     AnswerFacts,

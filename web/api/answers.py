@@ -16,7 +16,7 @@ from shared import logging as quiz_logging
 from shared import redis_keys
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models import AttemptOutcome, QuestionStatus
-from shared.quiz import answers
+from shared.quiz import submissions
 from shared.quiz.quizzes import normalize_code
 from shared.quiz.state import QuizState, quiz_state_from
 from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
@@ -133,7 +133,7 @@ class Answers(MethodView):
         of the scoring task to poll. A 202 is a promise: the answer will be scored.
         """
         key = idempotency_key()
-        submission = answers.Submission(
+        submission = submissions.Submission(
             participant_id=g.participant.participant_id,
             question_id=body["question_id"],
             choice_id=body["choice_id"],
@@ -144,20 +144,20 @@ class Answers(MethodView):
         # its scoring message sent, before this returns (web/intake.py)
         # the INSERT also checks that the token's participant plays this quiz
         request_id = quiz_logging.current("request_id")
-        received = answers.Received(
+        received = submissions.Received(
             submission, str(uuid.uuid4()), g.received_at, state.quiz_pk, request_id
         )
         waiting = current_app.extensions["quiz.intake"].accept(received, request_id)
         if waiting.answer_id is not None:
             g.attempt_logged = True  # by the INSERT that accepted it
-            acceptance = answers.Acceptance(waiting.answer_id, received.task_id, replayed=False)
+            acceptance = submissions.Acceptance(waiting.answer_id, received.task_id, replayed=False)
         else:
             # an answer was stored before this one (a replay, or a conflict), or the
             # participant does not play this quiz
             g.attempt_outcome = AttemptOutcome.ALREADY_ANSWERED
             engine = resources().engine
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                acceptance = answers.resolve_stored(
+                acceptance = submissions.resolve_stored(
                     conn, submission, g.received_at, resources().settings.idempotency_ttl_s
                 )
             g.attempt_outcome = AttemptOutcome.REPLAYED
@@ -183,7 +183,7 @@ OUTCOME_OF_STATUS = {
 # reasons a 403 or 422 names, that the log keeps apart
 OUTCOME_OF_MESSAGE = {
     REJECT_MESSAGES[REMOVED_PLAYER]: AttemptOutcome.REMOVED_PLAYER,
-    answers.KEY_REUSED_MESSAGE: AttemptOutcome.IDEMPOTENCY_KEY_REUSED,
+    submissions.KEY_REUSED_MESSAGE: AttemptOutcome.IDEMPOTENCY_KEY_REUSED,
 }
 
 
@@ -204,7 +204,7 @@ def log_attempt(response: Any) -> Any:
         return response
     fields = _sent_fields(response.status_code)
     current_app.extensions["quiz.intake"].record(
-        answers.RefusedAttempt(
+        submissions.RefusedAttempt(
             quiz_code=claims.quiz_code,
             participant_id=claims.participant_id,
             question_id=_integer(fields.get("question_id")),

@@ -7,8 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shared.errors import REDIS_DOWN, NotFound
-from shared.quiz.task_status import load_task_status, save_task_status, task_status_from_db
+from shared.quiz.task_status import current_task_status
 from web.api.responses import BACKING, shared_errors
 from web.api.schemas import ErrorSchema, TaskStatusSchema
 from web.db import get_session, resources
@@ -31,19 +30,8 @@ class TaskById(MethodView):
         new total, or FAILURE with the reason. While it is not final the response carries
         `Retry-After` (seconds). Results stay available after their Redis copy expires.
         """
-        client = resources().redis
-        settings = resources().settings
-        try:
-            status = load_task_status(client, task_id)
-        except REDIS_DOWN:
-            status = None
-        if status is None:
-            status = task_status_from_db(get_session(), task_id)
-            if status is None:
-                raise NotFound(f"task {task_id} does not exist")
-            try:
-                save_task_status(client, status, settings.task_status_ttl_s, only_if_absent=True)
-            except REDIS_DOWN:
-                pass
+        status = current_task_status(
+            resources().redis, get_session(), task_id, resources().settings.task_status_ttl_s
+        )
         headers = {} if status.is_final else {"Retry-After": str(POLL_AFTER_S)}
         return status.to_dict(), 200, headers

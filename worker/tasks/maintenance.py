@@ -9,7 +9,7 @@ from celery import Celery, shared_task
 
 from shared import task_names
 from shared.leaderboard import reconcile
-from shared.quiz import answers, privacy
+from shared.quiz import maintenance, privacy
 from shared.quiz.outbox import lock_unpublished, mark_published
 from worker.base import QuizTask, utcnow
 from worker.publisher import publish_leaderboard_updates
@@ -37,7 +37,7 @@ def requeue_stale_answers(self: QuizTask, limit: int = BATCH_SIZE) -> int:
         log.info("requeue_stale_answers.backlog waiting=%s", waiting)
         return 0
     with self.resources.engine.begin() as conn:
-        stale = answers.claim_stale_answers(conn, utcnow(), settings.requeue_after_s, limit)
+        stale = maintenance.claim_stale_answers(conn, utcnow(), settings.requeue_after_s, limit)
     for answer in stale:
         score_answer.apply_async((answer.answer_id, answer.participant_id), task_id=answer.task_id)
     if stale:
@@ -99,7 +99,7 @@ def forget_idempotency_keys(self: QuizTask) -> int:
     """Free Idempotency-Keys past their retention (QUIZ_IDEMPOTENCY_TTL_S)."""
     settings = self.resources.settings
     with self.resources.engine.begin() as conn:
-        return answers.forget_idempotency_keys(conn, utcnow(), settings.idempotency_ttl_s)
+        return maintenance.forget_idempotency_keys(conn, utcnow(), settings.idempotency_ttl_s)
 
 
 @shared_task(bind=True, base=QuizTask, name=task_names.RECONCILE_BOARDS)

@@ -1,4 +1,6 @@
-"""Answers: accepted once on submit, scored once by a worker, reported to pollers."""
+"""Accepting a submission: recorded once, by one INSERT that is also the answer-once and
+idempotency check, with its attempt; a submission that lost to a stored answer is told
+apart (replay, key reused, second answer) from what is stored."""
 
 from __future__ import annotations
 
@@ -7,15 +9,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, or_, select, text
 
-from shared.errors import Conflict, Forbidden, IdempotencyKeyReused, NotFound
-from shared.models import Answer, AnswerState, Participant, table_of
-from shared.quiz import batch_scoring
-from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER, TaskStatus
+from shared.errors import Conflict, Forbidden, IdempotencyKeyReused
+from shared.models import Answer, Participant, table_of
+from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
 
 answer_table = table_of(Answer)
 participant_table = table_of(Participant)
@@ -277,70 +276,3 @@ def resolve_conflict(
         ):
             return Acceptance(answer_id=answer.answer_id, task_id=answer.task_id, replayed=True)
     raise Conflict(f"question {submission.question_id} has already been answered")
-
-
-@dataclass(frozen=True)
-class ScoringOutcome:
-    status: TaskStatus
-    # the leaderboard event to publish, when this call did the scoring
-    event: dict[str, Any] | None = None
-    outbox_id: int | None = None
-
-
-def score_accepted_answer(session: Session, answer_id: int, now: datetime) -> ScoringOutcome:
-    """Score one accepted answer and commit: a batch of one (shared/quiz/batch_scoring.py).
-
-    :raises NotFound: no answer has this id
-    """
-    outcome = batch_scoring.score_answers(session.connection(), [answer_id], now)
-    session.commit()
-    status = outcome.statuses.get(answer_id)
-    if status is None:
-        raise NotFound(f"answer {answer_id} does not exist")
-    if not outcome.events:
-        return ScoringOutcome(status=status)
-    return ScoringOutcome(status=status, event=outcome.events[0], outbox_id=outcome.outbox_ids[0])
-
-
-@dataclass(frozen=True)
-class StaleAnswer:
-    answer_id: int
-    participant_id: int
-    task_id: str
-
-
-def claim_stale_answers(
-    conn: Connection, now: datetime, older_than_s: float, limit: int
-) -> list[StaleAnswer]:
-    """Answers still accepted long after they were enqueued; stamped so the next run waits."""
-    stale = (
-        select(answer_table.c.id)
-        .where(
-            answer_table.c.state == AnswerState.ACCEPTED.value,
-            answer_table.c.enqueued_at < now - timedelta(seconds=older_than_s),
-        )
-        .order_by(answer_table.c.enqueued_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("stale")
-    )
-    rows = conn.execute(
-        update(answer_table)
-        .where(answer_table.c.id == stale.c.id)
-        .values(enqueued_at=now)
-        .returning(answer_table.c.id, answer_table.c.participant_id, answer_table.c.task_id)
-    ).all()
-    return [StaleAnswer(r.id, r.participant_id, str(r.task_id)) for r in rows]
-
-
-def forget_idempotency_keys(conn: Connection, now: datetime, ttl_s: int) -> int:
-    """Free keys older than their retention so a participant may use them again."""
-    result = conn.execute(
-        update(answer_table)
-        .where(
-            answer_table.c.idempotency_key.is_not(None),
-            answer_table.c.received_at < now - timedelta(seconds=ttl_s),
-        )
-        .values(idempotency_key=None)
-    )
-    return result.rowcount

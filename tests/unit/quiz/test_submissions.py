@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.errors import Conflict, IdempotencyKeyReused
-from shared.quiz.answers import StoredAnswer, Submission, resolve_conflict
+from shared.quiz.submissions import StoredAnswer, Submission, resolve_conflict
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DAY_S = 24 * 3600
