@@ -16,6 +16,7 @@ from web import (
     errors,
     green,
     headers,
+    live,
     observability,
     pages,
     paths,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["quiz.intake"] = Intake(resources, dispatch.enqueue_accepted)
     # each board version's entries rendered once, for every reader (web/boards.py)
     app.extensions["quiz.boards"] = BoardRenderer()
+    live.init_app(app, resources, app.extensions["quiz.boards"])
     app.extensions["celery"] = make_celery(settings)
     paths.init_app(app)
     api.init_app(app)

@@ -28,12 +28,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app
+
 from shared import live_notices, redis_keys
 from shared.errors import REDIS_DOWN, NotFound
 from shared.leaderboard import board
 from shared.leaderboard.ranking import MAX_LIMIT, Throttle
 from shared.leaderboard.service import read_board
+from shared.quiz import quizzes
 from shared.resources import Resources, make_redis
+from web.api.schemas import QuizSchema
 from web.boards import BoardRenderer
 
 log = logging.getLogger(__name__)
@@ -393,3 +397,31 @@ def hub_of(extensions: dict[str, Any], make: Callable[[], LiveHub]) -> LiveHub:
         if hub is None:
             hub = extensions["quiz.live_hub"] = make()
         return hub
+
+
+def init_app(app: Flask, resources: Resources, renderer: BoardRenderer) -> None:
+    """Say how the app's hub is made: once per process, on the first stream, since
+    gunicorn forks its workers after the app is made and each holds its own subscription."""
+    settings = resources.settings
+
+    def quiz_payload(code: str) -> dict[str, Any] | None:
+        """The stream's `quiz` event: the quiz as GET /quizzes/{quiz_id} shows it."""
+        with app.app_context(), resources.session_factory() as session:
+            return QuizSchema().dump(quizzes.get_quiz(session, code))
+
+    def make() -> LiveHub:
+        caps = (
+            StreamCaps(settings.streams_per_address, settings.streams_per_process)
+            if settings.rate_limits
+            else StreamCaps()
+        )
+        heartbeat_s = app.config.get("QUIZ_LEADERBOARD_HEARTBEAT_S", HEARTBEAT_S)
+        return LiveHub(resources, renderer, quiz_payload, heartbeat_s=heartbeat_s, caps=caps)
+
+    app.extensions["quiz.live_hub.make"] = make
+
+
+def hub() -> LiveHub:
+    """This process's hub, for the app of the request."""
+    extensions = current_app.extensions
+    return hub_of(extensions, extensions["quiz.live_hub.make"])

@@ -19,7 +19,6 @@ from web.api.schemas import (
     LeaderboardQueryArgsSchema,
     LeaderboardReadArgsSchema,
     LeaderboardReadSchema,
-    QuizSchema,
     StreamEventSchema,
     StreamHeadersSchema,
 )
@@ -40,35 +39,8 @@ blp = Blueprint(
 )
 
 
-def quiz_payload(quiz_code: str) -> dict[str, Any] | None:
-    """The stream's `quiz` event: the quiz as GET /quizzes/{quiz_id} shows it."""
-    with resources().session_factory() as session:
-        return QuizSchema().dump(quizzes.get_quiz(session, quiz_code))
-
-
 def renderer() -> BoardRenderer:
     return current_app.extensions["quiz.boards"]
-
-
-def hub() -> live.LiveHub:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def quiz_of(code: str) -> dict[str, Any] | None:
-        with app.app_context():
-            return quiz_payload(code)
-
-    def make() -> live.LiveHub:
-        settings = resources().settings
-        caps = (
-            live.StreamCaps(settings.streams_per_address, settings.streams_per_process)
-            if settings.rate_limits
-            else live.StreamCaps()
-        )
-        heartbeat_s = app.config.get("QUIZ_LEADERBOARD_HEARTBEAT_S", live.HEARTBEAT_S)
-        return live.LiveHub(resources(), renderer(), quiz_of, heartbeat_s=heartbeat_s, caps=caps)
-
-    # made once per process; later calls only look it up
-    return live.hub_of(app.extensions, make)
 
 
 def connect_stream(
@@ -183,7 +155,7 @@ class LeaderboardStream(MethodView):
         code = quizzes.normalize_code(quiz_id)
         # subscribe before reading the snapshot, so no change falls between the two: a
         # process's first stream waits for the hub's subscription to be up
-        live_hub = hub()
+        live_hub = live.hub()
         client = connect_stream(live_hub, code, limit, participant_id)
         live_hub.wait_subscribed(resources().settings.redis_socket_timeout_s)
         try:
