@@ -84,7 +84,12 @@ def bind(**fields: str | None) -> contextvars.Token[Mapping[str, str] | None]:
 
 
 def reset(token: contextvars.Token[Mapping[str, str] | None]) -> None:
-    _context.reset(token)
+    """Undo bind(); when the end of a request or task runs in another context than its
+    start (a token of another context), drop the ids all the same."""
+    try:
+        _context.reset(token)
+    except ValueError:
+        clear()
 
 
 def clear() -> None:

@@ -89,8 +89,4 @@ def _forget_request(_exc: BaseException | None) -> None:
     token = g.pop("log_context", None)
     if token is None:
         return
-    try:
-        quiz_logging.reset(token)
-    except ValueError:
-        # torn down in another context than it started in: drop the ids all the same
-        quiz_logging.clear()
+    quiz_logging.reset(token)

@@ -80,10 +80,7 @@ def _unbind_task(task: Any = None, **_: Any) -> None:
     token = getattr(getattr(task, "request", None), "quiz_log_token", None)
     if token is None:
         return
-    try:
-        quiz_logging.reset(token)
-    except ValueError:
-        quiz_logging.clear()
+    quiz_logging.reset(token)
 
 
 @signals.before_task_publish.connect(weak=False, dispatch_uid="quiz.before_task_publish")
