@@ -288,7 +288,7 @@ def _score(
     scores = {
         row.id: scoring.score_voided(row.is_correct)
         if row.voided_at is not None
-        else scoring.score_answer(
+        else scoring.compute_score(
             scoring.QuestionWindow(
                 row.question_points, row.time_limit_s, row.opened_at, row.closed_at
             ),

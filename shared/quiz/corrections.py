@@ -44,7 +44,7 @@ from shared.quiz.scoring import (
     Policy,
     QuestionWindow,
     answer_counts_correct,
-    score_answer,
+    compute_score,
     score_voided,
 )
 from shared.quiz.stats import COUNTED
@@ -110,7 +110,7 @@ def recompute(
                 score = (
                     score_voided(right_choice)
                     if question.voided
-                    else score_answer(
+                    else compute_score(
                         question.window, right_choice, given.received_at, earlier, policy
                     )
                 )

@@ -104,7 +104,7 @@ def answer_counts_correct(
     return choice_correct and window.accepts(received_at)
 
 
-def score_answer(
+def compute_score(
     window: QuestionWindow,
     choice_correct: bool,
     received_at: datetime,

@@ -13,7 +13,7 @@ from shared.quiz.corrections import GivenAnswer, KeyedQuestion, recompute
 from shared.quiz.scoring import (
     Policy,
     QuestionWindow,
-    score_answer,
+    compute_score,
     score_voided,
 )
 
@@ -100,7 +100,7 @@ def live_scores(opened, answers, policy):
             points[a.answer_id] = score_voided(right).points
         else:
             earlier = earlier_results(rows, stored[a.participant_id], q.window.opened_at)
-            points[a.answer_id] = score_answer(
+            points[a.answer_id] = compute_score(
                 q.window, right, a.received_at, earlier, policy
             ).points
     return points

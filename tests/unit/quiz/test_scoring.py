@@ -6,9 +6,9 @@ import pytest
 
 from shared.quiz.scoring import (
     QuestionWindow,
+    compute_score,
     current_streak,
     round_half_up,
-    score_answer,
     streak_bonus,
     time_points,
 )
@@ -26,7 +26,7 @@ def window(points: int = 1000, time_limit_s: int = 30, closed_after_s: float | N
 
 
 def test_worked_example_two_seconds_on_a_thirty_second_timer_earns_967():
-    score = score_answer(window(), True, at(2), [])
+    score = compute_score(window(), True, at(2), [])
     assert score.points == 967
 
 
@@ -39,11 +39,11 @@ def test_time_points_run_from_full_to_half(elapsed, expected):
 
 
 def test_double_points_question_doubles_the_time_points():
-    assert score_answer(window(points=2000), True, at(2), []).points == 1933
+    assert compute_score(window(points=2000), True, at(2), []).points == 1933
 
 
 def test_zero_point_question_earns_no_time_points():
-    assert score_answer(window(points=0), True, at(1), []).base_points == 0
+    assert compute_score(window(points=0), True, at(1), []).base_points == 0
 
 
 def test_half_points_round_up():
@@ -54,23 +54,23 @@ def test_half_points_round_up():
 
 
 def test_wrong_answer_earns_nothing_and_breaks_no_rule():
-    score = score_answer(window(), False, at(1), [True, True])
+    score = compute_score(window(), False, at(1), [True, True])
     assert (score.correct, score.points, score.streak) == (False, 0, 0)
 
 
 def test_answer_after_the_timer_earns_nothing_but_stays_marked_correct():
-    score = score_answer(window(time_limit_s=20), True, at(20.001), [])
+    score = compute_score(window(time_limit_s=20), True, at(20.001), [])
     assert score.correct is True
     assert score.points == 0
 
 
 def test_answer_after_an_early_close_earns_nothing():
-    assert score_answer(window(closed_after_s=5), True, at(6), []).points == 0
-    assert score_answer(window(closed_after_s=5), True, at(4), []).points > 0
+    assert compute_score(window(closed_after_s=5), True, at(6), []).points == 0
+    assert compute_score(window(closed_after_s=5), True, at(4), []).points > 0
 
 
 def test_answer_before_the_question_opened_earns_nothing():
-    assert score_answer(window(), True, at(-1), []).points == 0
+    assert compute_score(window(), True, at(-1), []).points == 0
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_streak_counts_correct_answers_in_a_row_at_the_end():
 
 
 def test_second_correct_answer_in_a_row_earns_100_more():
-    score = score_answer(window(), True, at(0.2), [True])
+    score = compute_score(window(), True, at(0.2), [True])
     assert (score.base_points, score.streak, score.streak_bonus, score.points) == (
         1000,
         2,
@@ -98,10 +98,10 @@ def test_second_correct_answer_in_a_row_earns_100_more():
 
 
 def test_streak_bonus_is_not_doubled_on_double_points():
-    score = score_answer(window(points=2000), True, at(0.2), [True, True])
+    score = compute_score(window(points=2000), True, at(0.2), [True, True])
     assert (score.base_points, score.streak_bonus) == (2000, 200)
 
 
 def test_missing_answer_resets_the_streak():
     # a missing answer reaches the rule as False, like a wrong one
-    assert score_answer(window(), True, at(0.2), [True, True, False]).streak_bonus == 0
+    assert compute_score(window(), True, at(0.2), [True, True, False]).streak_bonus == 0
