@@ -87,5 +87,5 @@ def _outcome(name: str, error: BaseException | None) -> str:
     if error is None:
         return OK
     # the detail goes to the log; the probe's answer names only the kind of failure
-    log.warning("readyz.dependency_unavailable dependency=%s error=%s", name, error)
+    log.warning("readyz.dependency_unavailable", extra={"dependency": name, "error": error})
     return f"unavailable ({type(error).__name__})"

@@ -51,7 +51,7 @@ def _quiz_error(exc: errors.QuizError) -> ResponseReturnValue:
 
 
 def _dependency_down(exc: Exception) -> ResponseReturnValue:
-    log.error("request.dependency_unavailable error=%s", type(exc).__name__, exc_info=True)
+    log.error("request.dependency_unavailable", extra={"error": type(exc).__name__}, exc_info=True)
     body, status = error_response(503, "a backing service is unavailable; retry shortly")
     return body, status, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
 
@@ -59,7 +59,7 @@ def _dependency_down(exc: Exception) -> ResponseReturnValue:
 def _refused_by_database(exc: sqlalchemy.exc.DataError) -> ResponseReturnValue:
     """A value the schemas let through but PostgreSQL refuses (out of range, say): the
     client's input, so a 422, never a 500."""
-    log.warning("request.refused_by_database error=%s", type(exc.orig).__name__)
+    log.warning("request.refused_by_database", extra={"error": type(exc.orig).__name__})
     return error_response(422, "a value of the request is not valid")
 
 

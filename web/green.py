@@ -97,4 +97,4 @@ def init_app(app: Flask) -> None:
     resources.redis = waiting_redis(resources.settings)
     resources.engine = waiting_engine(resources.settings)
     limit = raise_open_files_limit()
-    log.info("web.gevent_ready open_files=%s", limit)
+    log.info("web.gevent_ready", extra={"open_files": limit})

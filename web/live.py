@@ -296,7 +296,7 @@ class LiveHub:
                 self._subscribed.clear()
                 delay = RESUBSCRIBE_DELAYS_S[min(failures, len(RESUBSCRIBE_DELAYS_S) - 1)]
                 failures += 1
-                log.warning("live_hub.subscription_lost retry_in=%.1fs error=%s", delay, exc)
+                log.warning("live_hub.subscription_lost", extra={"retry_in": delay, "error": exc})
                 self._stopping.wait(delay)
             finally:
                 try:
@@ -358,7 +358,7 @@ class LiveHub:
             # no such quiz: its stream request, between connect and its 404, is leaving
             return
         except Exception:
-            log.exception("live_hub.board_read_failed quiz=%s", code)
+            log.exception("live_hub.board_read_failed", extra={"quiz": code})
             return
         # one chunk per limit for every client without a participant of its own
         shared: dict[int, str] = {}
@@ -378,7 +378,7 @@ class LiveHub:
         try:
             payload = self.quiz_payload(code)
         except Exception:
-            log.exception("live_hub.quiz_read_failed quiz=%s", code)
+            log.exception("live_hub.quiz_read_failed", extra={"quiz": code})
             return
         if payload is None:
             return

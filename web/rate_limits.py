@@ -94,7 +94,9 @@ class RateLimits:
                 limiter = limiter or self._shared
                 allowed = limiter.hit(item, kind, key)
             except REDIS_DOWN as exc:
-                log.warning("rate_limits.counting_locally for_s=%s error=%s", LOCAL_COUNTING_S, exc)
+                log.warning(
+                    "rate_limits.counting_locally", extra={"for_s": LOCAL_COUNTING_S, "error": exc}
+                )
                 self._local_until = time.monotonic() + LOCAL_COUNTING_S
                 limiter = self._local_limiter()
                 allowed = limiter.hit(item, kind, key)

@@ -55,7 +55,7 @@ def rebuild_board(session: Session, client: redis.Redis, quiz_code: str) -> int:
     board.merge(client, code, standings(session, quiz_pk))
     session.rollback()
     live_notices.publish(client, code)
-    log.info("leaderboard.rebuilt quiz=%s participants=%s", code, len(first))
+    log.info("leaderboard.rebuilt", extra={"quiz": code, "participants": len(first)})
     return len(first)
 
 

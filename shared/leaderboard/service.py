@@ -45,7 +45,7 @@ def rebuild_missing(session: Session, client: redis.Redis, quiz_code: str) -> No
     acquired = lock.acquire()
     try:
         if not board.is_intact(client, quiz_code):
-            log.warning("leaderboard.missing quiz=%s; rebuilding", quiz_code)
+            log.warning("leaderboard.missing_rebuilding", extra={"quiz": quiz_code})
             rebuild_board(session, client, quiz_code)
     finally:
         if acquired:

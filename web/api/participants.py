@@ -149,4 +149,4 @@ def put_on_board(quiz_id: str, participant_id: int, display_name: str) -> None:
             resources().redis, get_session(), quiz_id, participant_id, display_name
         )
     except REDIS_DOWN:
-        log.warning("join.leaderboard_not_updated participant_id=%s", participant_id)
+        log.warning("join.leaderboard_not_updated", extra={"participant_id": participant_id})

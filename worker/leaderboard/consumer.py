@@ -92,7 +92,7 @@ class LeaderboardConsumer(ConsumerMixin):
         ]
 
     def on_consume_ready(self, connection: Any, channel: Any, consumers: Any, **_: Any) -> None:
-        log.info("leaderboard_consumer.ready broker=%s", connection.as_uri())
+        log.info("leaderboard_consumer.ready", extra={"broker": connection.as_uri()})
 
     def on_connection_error(self, exc: Exception, interval: float) -> None:
         log.warning(
@@ -110,7 +110,7 @@ class LeaderboardConsumer(ConsumerMixin):
             updates = validate_leaderboard_event(body)
         except (ValidationError, TypeError) as exc:
             # a malformed event can never be applied: drop it rather than loop on it
-            log.error("leaderboard_consumer.invalid_event errors=%s", exc)
+            log.error("leaderboard_consumer.invalid_event", extra={"errors": exc})
             message.reject()
             return
         try:
@@ -131,7 +131,7 @@ class LeaderboardConsumer(ConsumerMixin):
         message.ack()
         self.applied += len(updates)
         for code in sorted(applied.unknown):
-            log.warning("leaderboard_consumer.unknown_quiz quiz=%s", code)
+            log.warning("leaderboard_consumer.unknown_quiz", extra={"quiz": code})
         self.log_applied(updates, (message.headers or {}).get("request_ids"), applied)
         now = time.monotonic()
         for code in sorted(applied.changed):
@@ -164,7 +164,9 @@ class LeaderboardConsumer(ConsumerMixin):
             live_notices.publish(self.resources.redis, quiz_code)
         except TRANSIENT_ERRORS as exc:
             # live clients get the change with the next notice or on reconnect
-            log.warning("leaderboard_consumer.notice_failed quiz=%s error=%s", quiz_code, exc)
+            log.warning(
+                "leaderboard_consumer.notice_failed", extra={"quiz": quiz_code, "error": exc}
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     consumer = LeaderboardConsumer(broker_connection(settings), resources)
 
     def stop(signum: int, _frame: Any) -> None:
-        log.info("leaderboard_consumer.stopping signal=%s", signum)
+        log.info("leaderboard_consumer.stopping", extra={"signal": signum})
         consumer.should_stop = True
 
     signal.signal(signal.SIGTERM, stop)
@@ -190,5 +192,5 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         resources.close()
         consumer.connection.release()
-    log.info("leaderboard_consumer.stopped applied=%s", consumer.applied)
+    log.info("leaderboard_consumer.stopped", extra={"applied": consumer.applied})
     return 0

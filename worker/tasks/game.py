@@ -21,5 +21,5 @@ def close_timed_out_questions(self: QuizTask) -> int:
     with resources.session_factory() as session:
         closed = quizzes.close_timed_out(session, resources.redis, utcnow())
     if closed:
-        log.info("close_timed_out_questions.closed quizzes=%s", ",".join(closed))
+        log.info("close_timed_out_questions.closed", extra={"quizzes": closed})
     return len(closed)

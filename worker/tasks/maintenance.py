@@ -34,14 +34,14 @@ def requeue_stale_answers(self: QuizTask, limit: int = BATCH_SIZE) -> int:
     settings = self.resources.settings
     waiting = scoring_queue_depth(self.app)
     if waiting:
-        log.info("requeue_stale_answers.backlog waiting=%s", waiting)
+        log.info("requeue_stale_answers.backlog", extra={"waiting": waiting})
         return 0
     with self.resources.engine.begin() as conn:
         stale = maintenance.claim_stale_answers(conn, utcnow(), settings.requeue_after_s, limit)
     for answer in stale:
         score_answer.apply_async((answer.answer_id, answer.participant_id), task_id=answer.task_id)
     if stale:
-        log.warning("requeue_stale_answers.requeued count=%s", len(stale))
+        log.warning("requeue_stale_answers.requeued", extra={"count": len(stale)})
     return len(stale)
 
 
@@ -62,7 +62,7 @@ def relay_outbox(self: QuizTask, limit: int = BATCH_SIZE) -> int:
     """Publish outbox events left unpublished (broker down, worker killed after commit)."""
     published = _publish_unpublished(self, limit)
     if published:
-        log.warning("relay_outbox.published count=%s", published)
+        log.warning("relay_outbox.published", extra={"count": published})
     return published
 
 

@@ -96,7 +96,12 @@ def test_events_are_applied_once_whatever_their_order_and_acked(
     )
     assert consumer.process.poll() is None
     consumer.stop()
-    assert "leaderboard_consumer.stopped applied=8" in consumer.log()
+    [stopped] = [
+        line
+        for line in (json.loads(text) for text in consumer.log().splitlines() if text[:1] == "{")
+        if line.get("message") == "leaderboard_consumer.stopped"
+    ]
+    assert stopped["applied"] == 8
 
 
 def test_an_event_for_a_lost_board_brings_the_whole_board_back(
