@@ -96,7 +96,7 @@ class LeaderboardConsumer(ConsumerMixin):
 
     def on_connection_error(self, exc: Exception, interval: float) -> None:
         log.warning(
-            "leaderboard_consumer.broker_unreachable retry_in=%.1fs error=%s", interval, exc
+            "leaderboard_consumer.broker_unreachable", extra={"retry_in": interval, "error": exc}
         )
 
     def on_message(self, body: Any, message: Message) -> None:
@@ -119,10 +119,8 @@ class LeaderboardConsumer(ConsumerMixin):
             delay = RETRY_DELAYS_S[min(self.failures, len(RETRY_DELAYS_S) - 1)]
             self.failures += 1
             log.warning(
-                "leaderboard_consumer.apply_failed event_id=%s retry_in=%.1fs error=%s",
-                body.get("event_id"),
-                delay,
-                exc,
+                "leaderboard_consumer.apply_failed",
+                extra={"event_id": body.get("event_id"), "retry_in": delay, "error": exc},
             )
             time.sleep(delay)
             message.requeue()

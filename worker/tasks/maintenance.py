@@ -86,7 +86,9 @@ def _publish_unpublished(task: QuizTask, limit: int, only_ids: list[int] | None 
                 publish_leaderboard_updates(task.app, [event.payload for event in chunk])
             except Exception:
                 log.warning(
-                    "relay_outbox.publish_failed outbox_id=%s", chunk[0].outbox_id, exc_info=True
+                    "relay_outbox.publish_failed",
+                    extra={"outbox_id": chunk[0].outbox_id},
+                    exc_info=True,
                 )
                 break
             published.extend(event.outbox_id for event in chunk)
