@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -108,13 +109,22 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = START_TIMEOUT_S) -> None:
-    """Poll until `predicate()` is truthy; fail naming `what` after `timeout` (no speed test)."""
+T = TypeVar("T")
+
+
+def wait_for(
+    predicate: Callable[[], T], what: str, timeout: float = START_TIMEOUT_S, interval: float = 0.05
+) -> T:
+    """Poll until `predicate()` is truthy and return it; fail naming `what` after `timeout`.
+    The one polling helper of the scripts, the tests and the bench: a bound, no speed test."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    last = predicate()
+    while not last:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(interval)
+        last = predicate()
+    return last
 
 
 class Process:

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from scripts.processes import wait_for
+
 TEST_HOST_KEY = "test-host-key"
 TEST_SECRET_KEY = "test-secret-key"
 HOST = {"X-Host-Key": TEST_HOST_KEY}
@@ -30,15 +32,8 @@ def wait_until(
     timeout: float = DRAIN_TIMEOUT_S,
     interval: float = POLL_INTERVAL_S,
 ) -> T:
-    """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: T = predicate()
-    while not last:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-        last = predicate()
-    return last
+    """scripts/processes.py's wait_for, with the bound the tests' drains need."""
+    return wait_for(predicate, what, timeout, interval)
 
 
 def quiz_body(questions: int = 3, points: int = 1000, time_limit_s: int = 30) -> dict[str, Any]:
