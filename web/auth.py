@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from shared.codes import normalize_code
 from shared.errors import Forbidden, NotAuthenticated
-from shared.quiz.quizzes import normalize_code
 from shared.tokens import ParticipantClaims, read_participant_token
 from web.db import resources
 

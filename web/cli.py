@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from shared.codes import normalize_code
 from shared.errors import NotFound
 from shared.leaderboard import rebuild
 from shared.quiz import quizzes
@@ -86,7 +87,7 @@ def rebuild_leaderboard(quiz_id: str | None, every: bool) -> None:
         counts = rebuild.rebuild_all(session, client)
     else:
         try:
-            code = quizzes.normalize_code(quiz_id)
+            code = normalize_code(quiz_id)
             counts = {code: rebuild.rebuild_board(session, client, code)}
         except NotFound as exc:
             raise click.ClickException(exc.message) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import segno
 from flask import Blueprint, render_template, url_for
 
-from shared.quiz.quizzes import normalize_code
+from shared.codes import normalize_code
 from web import headers
 
 # templates in web/templates; scripts and styles in web/static/live (the app's static folder)

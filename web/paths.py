@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
-from shared.quiz.quizzes import CODE_PATTERN
+from shared.codes import CODE_PATTERN
 
 
 class JoinCodeConverter(BaseConverter):

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import live_notices
+from shared.codes import normalize_code
 from shared.errors import NotFound
 from shared.leaderboard import board
 from shared.models import Participant, Quiz
-from shared.quiz.quizzes import normalize_code
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ are in shared/quiz/game.py; here they are applied under the quiz's row lock."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,17 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shared import live_notices
+from shared.codes import new_join_code, normalize_code
 from shared.errors import Conflict, NotFound
 from shared.models import Choice, Question, QuestionStatus, Quiz, QuizStatus
 from shared.quiz import game
 from shared.quiz.scoring import DEFAULT_POLICY, Policy
 from shared.quiz.state import mark_quiz_changing, quiz_state_of, save_quiz_state
 
-# no 0/O or 1/I: codes are read off a big screen and typed on phones
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 6
-# what a join code may look like where one is read (a URL): letters and digits, any case
-CODE_PATTERN = r"[A-Za-z0-9]{1,16}"
 DEFAULT_TIME_LIMIT_S = 20
 DEFAULT_POINTS = 1000
 
@@ -51,15 +46,6 @@ class QuizSpec:
     # players may join after the first question opened (they start at 0)
     allow_late_join: bool = True
     policy: Policy = DEFAULT_POLICY
-
-
-def normalize_code(quiz_code: str) -> str:
-    """Join codes are case-insensitive; they are stored upper-case."""
-    return quiz_code.strip().upper()
-
-
-def new_join_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def create_quiz(session: Session, spec: QuizSpec) -> Quiz:

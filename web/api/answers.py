@@ -14,10 +14,10 @@ from werkzeug.exceptions import HTTPException
 
 from shared import logging as quiz_logging
 from shared import redis_keys
+from shared.codes import normalize_code
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models import AttemptOutcome, QuestionStatus
 from shared.quiz import submissions
-from shared.quiz.quizzes import normalize_code
 from shared.quiz.state import QuizState, quiz_state_from
 from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
 from web.api.responses import BODY, LIMITED, shared_errors

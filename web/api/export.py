@@ -8,6 +8,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared.codes import normalize_code
 from shared.quiz import export, quizzes
 from web.api.responses import BACKING, HOST_KEY, shared_errors
 from web.api.schemas import ErrorSchema, HostQuizSchema
@@ -38,7 +39,7 @@ def _streamed(
 
 
 def _attachment(quiz_id: str, suffix: str) -> dict[str, str]:
-    name = f"quiz-{quizzes.normalize_code(quiz_id)}-results.{suffix}"
+    name = f"quiz-{normalize_code(quiz_id)}-results.{suffix}"
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
 
 

@@ -10,8 +10,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
+from shared.codes import normalize_code
 from shared.leaderboard import service as leaderboard
-from shared.quiz import quizzes, results
+from shared.quiz import results
 from web import live, rate_limits
 from web.api.responses import BACKING, shared_errors
 from web.api.schemas import (
@@ -88,7 +89,7 @@ class Leaderboard(MethodView):
         so far and its rank movement since the question before (what the big screen shows
         between questions). Only players who had joined by then are on it.
         """
-        code = quizzes.normalize_code(quiz_id)
+        code = normalize_code(quiz_id)
         limit, participant_id = args["limit"], args.get("participant_id")
         if "after_question" in args:
             return results.leaderboard_after(
@@ -152,7 +153,7 @@ class LeaderboardStream(MethodView):
         that reconnects with `Last-Event-ID` gets no snapshot when nothing changed since.
         """
         limit, participant_id = args["limit"], args.get("participant_id")
-        code = quizzes.normalize_code(quiz_id)
+        code = normalize_code(quiz_id)
         # subscribe before reading the snapshot, so no change falls between the two: a
         # process's first stream waits for the hub's subscription to be up
         live_hub = live.hub()

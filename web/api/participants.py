@@ -10,9 +10,10 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared.codes import normalize_code
 from shared.errors import REDIS_DOWN
 from shared.leaderboard import service as leaderboard
-from shared.quiz import players, privacy, quizzes, results
+from shared.quiz import players, privacy, results
 from shared.tokens import issue_participant_token
 from web import rate_limits
 from web.api.responses import BACKING, BODY, HOST_KEY, LIMITED, shared_errors
@@ -71,7 +72,7 @@ class Participants(MethodView):
             players.blocked_words(settings.blocked_names_file),
         )
         token = issue_participant_token(
-            settings.secret_key, quizzes.normalize_code(quiz_id), participant.id
+            settings.secret_key, normalize_code(quiz_id), participant.id
         )
         joined = {"id": participant.id, "display_name": participant.display_name, "token": token}
         put_on_board(quiz_id, participant.id, participant.display_name)
