@@ -23,7 +23,8 @@ from shared.errors import InvalidInput, NotFound
 from shared.leaderboard import board
 from shared.leaderboard.ranking import AROUND_ME, Entry
 from shared.leaderboard.rebuild import rebuild_board
-from shared.models import Participant, Quiz
+from shared.models import Participant
+from shared.quiz.state import load_quiz_state
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,15 @@ def leaderboard_of(
     view = board.read(client, code, limit, participant_id, AROUND_ME)
     if view is not None and (participant_id is None or view.row_of(participant_id)):
         return view, view.row_of(participant_id) if participant_id is not None else None
-    quiz_pk = session.scalar(select(Quiz.id).where(Quiz.code == code))
-    if quiz_pk is None:
+    # the quiz state cached in Redis says whether the quiz exists, without PostgreSQL: a
+    # burst of new streams on a board not built yet must not queue for the database pool
+    state = load_quiz_state(client, session, code)
+    if state is None:
         raise NotFound(f"quiz {quiz_code!r} does not exist")
     view = read_board(client, session, code, limit, participant_id)
     me = view.row_of(participant_id) if participant_id is not None else None
     if participant_id is not None and me is None:
-        standing = _standing(session, quiz_pk, participant_id)
+        standing = _standing(session, state.quiz_pk, participant_id)
         # joined while Redis was unreachable: put them on the board now
         board.merge(client, code, [standing])
         view = read_board(client, session, code, limit, participant_id)
