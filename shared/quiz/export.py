@@ -124,14 +124,10 @@ def _question_row(row: Any) -> dict[str, Any]:
         "correct": right if answered else None,
         "points": row.points if answered else None,
         "streak_bonus": row.streak_bonus if answered else None,
-        "response_ms": _ms(row.received_at - row.opened_at) if answered else None,
+        "response_ms": round(window.elapsed_s(row.received_at) * 1000) if answered else None,
         "voided": row.voided,
         "rank_after_question": row.rank_after,
     }
-
-
-def _ms(elapsed: Any) -> int:
-    return max(0, round(float(elapsed.total_seconds()) * 1000))
 
 
 def players(session: Session, quiz_pk: int) -> Iterator[PlayerExport]:
