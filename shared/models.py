@@ -22,10 +22,11 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base
+from shared.quiz.question_types import MAX_TYPOS, QuestionType
 
 
 class QuizStatus(enum.StrEnum):
@@ -82,6 +83,8 @@ class Question(Base):
         CheckConstraint(_in("status", QuestionStatus), name="status"),
         CheckConstraint("points IN (0, 1000, 2000)", name="points"),
         CheckConstraint("time_limit_s > 0", name="time_limit_positive"),
+        CheckConstraint(_in("type", QuestionType), name="type"),
+        CheckConstraint(f"max_typos BETWEEN 0 AND {MAX_TYPOS}", name="max_typos"),
         # the timer's sweep (each second) looks only at the questions open now
         Index("ix_questions_open_closes_at", "closes_at", postgresql_where=text("status = 'open'")),
     )
@@ -90,8 +93,18 @@ class Question(Base):
     quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    # shared/quiz/question_types.py: what players send and how it is judged
+    type: Mapped[str] = mapped_column(String(16), server_default=QuestionType.SINGLE.value)
     time_limit_s: Mapped[int] = mapped_column(Integer)
     points: Mapped[int] = mapped_column(Integer)
+    # `multi`: points in proportion to right picks minus wrong ones, not all or nothing
+    partial: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # `type_answer`: the answers taken, and how typed text is matched against them
+    # (plain-string defaults: `text` is the question's column in this class body)
+    accepted_answers: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    max_typos: Mapped[int] = mapped_column(Integer, server_default="0")
+    ignore_accents: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    ignore_trailing_period: Mapped[bool] = mapped_column(Boolean, server_default="false")
     status: Mapped[str] = mapped_column(String(16), server_default=QuestionStatus.PENDING.value)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -111,8 +124,10 @@ class Choice(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    # for an `order` question, the place of the choice in the right order
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    # a poll's choices are all false: it has no right answer
     is_correct: Mapped[bool] = mapped_column(Boolean)
 
     question: Mapped[Question] = relationship(back_populates="choices")
@@ -152,6 +167,10 @@ class Answer(Base):
         # an Idempotency-Key names one answer of one participant
         UniqueConstraint("participant_id", "idempotency_key"),
         CheckConstraint(_in("state", AnswerState), name="state"),
+        # one choice, several (picked or in order), or typed text: as the question's type wants
+        CheckConstraint(
+            "num_nonnulls(choice_id, choice_ids, answer_text) = 1", name="one_response"
+        ),
         # the re-enqueue job scans only answers still waiting for a worker
         Index(
             "ix_answers_accepted_enqueued_at",
@@ -163,7 +182,12 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
-    choice_id: Mapped[int] = mapped_column(ForeignKey("choices.id", ondelete="CASCADE"))
+    choice_id: Mapped[int | None] = mapped_column(ForeignKey("choices.id", ondelete="CASCADE"))
+    # `multi`: the picked choices; `order`: every choice, in the order the player chose
+    choice_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
+    # `type_answer`: the text as typed, and the accepted answer it matched when scored
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    matched_answer: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), server_default=AnswerState.ACCEPTED.value)
     reject_reason: Mapped[str | None] = mapped_column(String(64))
     task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)

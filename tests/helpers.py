@@ -56,6 +56,60 @@ def quiz_body(questions: int = 3, points: int = 1000, time_limit_s: int = 30) ->
     }
 
 
+def mixed_quiz_body(time_limit_s: int = 30) -> dict[str, Any]:
+    """A quiz with one question of each type, in this order: single, true_false, multi
+    (partial credit), type_answer, order, poll."""
+    limit = {"time_limit_s": time_limit_s}
+    return {
+        "title": "Irregular verbs",
+        "questions": [
+            {
+                **limit,
+                "text": "The past of go?",
+                "choices": [{"text": "went", "correct": True}, {"text": "goed", "correct": False}],
+            },
+            {
+                **limit,
+                "type": "true_false",
+                "text": "'Gone' is a past participle.",
+                "correct": True,
+            },
+            {
+                **limit,
+                "type": "multi",
+                "partial": True,
+                "text": "Which are irregular?",
+                "choices": [
+                    {"text": "sing", "correct": True},
+                    {"text": "bring", "correct": True},
+                    {"text": "walk", "correct": False},
+                    {"text": "think", "correct": True},
+                ],
+            },
+            {
+                **limit,
+                "type": "type_answer",
+                "text": "Type the past of 'bring'.",
+                "accepted_answers": ["brought"],
+                "max_typos": 1,
+                "ignore_trailing_period": True,
+            },
+            {
+                **limit,
+                "type": "order",
+                "text": "Put the forms of 'sing' in order: base, past, participle.",
+                "choices": [{"text": "sing"}, {"text": "sang"}, {"text": "sung"}],
+            },
+            {
+                **limit,
+                "type": "poll",
+                "text": "Which did you find hardest?",
+                "choices": [{"text": "bring"}, {"text": "sing"}, {"text": "think"}],
+            },
+        ],
+    }
+
+
 def create_quiz(client: FlaskClient, **kwargs: Any) -> dict[str, Any]:
     response = client.post("/api/v1/quizzes", json=quiz_body(**kwargs), headers=HOST)
     assert response.status_code == 201, response.json

@@ -10,6 +10,7 @@ from shared.codes import normalize_code
 from shared.errors import NotFound
 from shared.leaderboard import rebuild
 from shared.quiz import quizzes
+from shared.quiz.question_types import QuestionType
 from web.db import get_session, resources
 
 DEMO_QUIZ = quizzes.QuizSpec(
@@ -44,6 +45,37 @@ DEMO_QUIZ = quizzes.QuizSpec(
                 quizzes.ChoiceSpec("going", False),
             ],
         ),
+        quizzes.QuestionSpec(
+            text="Type the past tense of 'bring'.",
+            time_limit_s=30,
+            choices=[],
+            type=QuestionType.TYPE_ANSWER,
+            accepted_answers=["brought"],
+            max_typos=1,
+            ignore_trailing_period=True,
+        ),
+        quizzes.QuestionSpec(
+            text="Which of these verbs are irregular?",
+            time_limit_s=30,
+            type=QuestionType.MULTI,
+            choices=[
+                quizzes.ChoiceSpec("sing", True),
+                quizzes.ChoiceSpec("walk", False),
+                quizzes.ChoiceSpec("think", True),
+                quizzes.ChoiceSpec("play", False),
+            ],
+        ),
+        quizzes.QuestionSpec(
+            text="Which question was the hardest?",
+            time_limit_s=20,
+            points=0,
+            type=QuestionType.POLL,
+            choices=[
+                quizzes.ChoiceSpec("the synonym", False),
+                quizzes.ChoiceSpec("the past tenses", False),
+                quizzes.ChoiceSpec("the irregular verbs", False),
+            ],
+        ),
     ],
 )
 
@@ -61,7 +93,11 @@ def seed_demo() -> None:
         choices = ", ".join(
             f"{c.id}={c.text}{'*' if c.is_correct else ''}" for c in question.choices
         )
-        click.echo(f"  question {question.id}: {question.text}  choices: {choices}")
+        answers = f"accepted: {', '.join(question.accepted_answers)}" if not choices else ""
+        click.echo(
+            f"  question {question.id} ({question.type}): {question.text}  "
+            f"{'choices: ' + choices if choices else answers}"
+        )
 
 
 @click.command("host-key")

@@ -4,9 +4,10 @@ The rules are the pure ones of shared/quiz/scoring.py; this module only moves da
 Core statements on the session's connection (no ORM on this path):
 1. lock the batch's answer rows, in id order: a duplicate run of the same answers waits,
    then finds them scored and changes nothing;
-2. read the opened questions of the batch's quizzes and every stored answer of its
-   participants: streaks count stored answers only, never other workers' progress, so
-   the order in which answers are scored never changes a score;
+2. read the opened questions of the batch's quizzes with their answer keys, and every
+   stored answer of its participants: streaks count stored answers only (judged by the
+   keys, shared/quiz/question_types.py), never other workers' progress, so the order in
+   which answers are scored never changes a score;
 3. add the points to each participant's total (`UPDATE … FROM (VALUES …)`), mark the
    answers scored the same way, and write one outbox row per scored answer; one commit.
 """
@@ -25,9 +26,18 @@ from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
 from shared.events import LEADERBOARD_QUEUE, leaderboard_update
-from shared.models import Answer, AnswerState, Choice, Participant, Question, Quiz, table_of
+from shared.models import Answer, AnswerState, Participant, Question, Quiz, table_of
 from shared.quiz import scoring
+from shared.quiz.answer_keys import load_answer_keys, response_of
 from shared.quiz.outbox import add_events
+from shared.quiz.question_types import (
+    AnswerKey,
+    Response,
+    ResponseMismatch,
+    Verdict,
+    check_response,
+    judge,
+)
 from shared.quiz.task_status import (
     REMOVED_PLAYER,
     STATUS_COLUMNS,
@@ -39,7 +49,6 @@ from shared.quiz.task_status import (
 
 answer_table = table_of(Answer)
 question_table = table_of(Question)
-choice_table = table_of(Choice)
 participant_table = table_of(Participant)
 quiz_table = table_of(Quiz)
 
@@ -59,7 +68,7 @@ class BatchOutcome:
 class EarlierAnswer:
     """A participant's stored answer to a question, as streaks see it."""
 
-    choice_correct: bool
+    response: Response
     received_at: datetime
 
 
@@ -80,6 +89,9 @@ def score_answers(
     ids = sorted(set(answer_ids))
     _hold_quizzes(conn, ids)
     rows = _lock(conn, ids)
+    waiting = [row for row in rows if row.state == AnswerState.ACCEPTED]
+    opened = _opened_questions(conn, (r.quiz_id for r in waiting))
+    keys = load_answer_keys(conn, (q.id for quiz in opened.values() for q in quiz))
     poison = set(set_aside)
     rejected: dict[int, str] = {}
     to_score = []
@@ -91,7 +103,7 @@ def score_answers(
         elif row.removed_at is not None:
             # the host removed the player while the answer waited for a worker
             rejected[row.id] = REMOVED_PLAYER
-        elif row.choice_question_id != row.question_id or row.opened_at is None:
+        elif row.question_id not in keys or not _fits(keys[row.question_id], row):
             rejected[row.id] = "choice_not_in_question"
         else:
             to_score.append(row)
@@ -99,8 +111,17 @@ def score_answers(
         for row in _reject(conn, rejected, now):
             outcome.statuses[row.id] = status_of(row)
     if to_score:
-        _score(conn, to_score, set(rejected), now, outcome)
+        _score(conn, to_score, opened, keys, set(rejected), now, outcome)
     return outcome
+
+
+def _fits(key: AnswerKey, row: Any) -> bool:
+    """The answer is one to its question (the API checked it against the cached state)."""
+    try:
+        check_response(key.type, key.choice_ids, response_of(row))
+    except ResponseMismatch:
+        return False
+    return True
 
 
 # A correction holds its quiz FOR UPDATE while it recomputes every score; a batch waits
@@ -132,14 +153,15 @@ def _lock(conn: Connection, answer_ids: Sequence[int]) -> list[Any]:
                 *STATUS_COLUMNS,
                 answer_table.c.participant_id,
                 answer_table.c.received_at,
+                answer_table.c.choice_id,
+                answer_table.c.choice_ids,
+                answer_table.c.answer_text,
                 question_table.c.quiz_id,
                 question_table.c.points.label("question_points"),
                 question_table.c.time_limit_s,
                 question_table.c.opened_at,
                 question_table.c.closed_at,
                 question_table.c.voided_at,
-                choice_table.c.question_id.label("choice_question_id"),
-                choice_table.c.is_correct,
                 participant_table.c.display_name,
                 participant_table.c.removed_at,
                 quiz_table.c.code.label("quiz_code"),
@@ -149,7 +171,6 @@ def _lock(conn: Connection, answer_ids: Sequence[int]) -> list[Any]:
                 quiz_table.c.score_epoch,
             )
             .join(question_table, question_table.c.id == answer_table.c.question_id)
-            .join(choice_table, choice_table.c.id == answer_table.c.choice_id)
             .join(participant_table, participant_table.c.id == answer_table.c.participant_id)
             .join(quiz_table, quiz_table.c.id == question_table.c.quiz_id)
             .where(answer_table.c.id == any_(bindparam("ids", answer_ids, type_=ARRAY(BigInteger))))
@@ -184,11 +205,12 @@ _ADD_POINTS = text(
 _MARK_SCORED = text(
     """
     UPDATE answers SET state = 'scored', correct = scored.correct, points = scored.points,
-        streak_bonus = scored.streak_bonus, total_score_after = scored.total, scored_at = :now
+        streak_bonus = scored.streak_bonus, total_score_after = scored.total, scored_at = :now,
+        matched_answer = scored.matched
     FROM unnest(
         CAST(:ids AS bigint[]), CAST(:correct AS boolean[]), CAST(:points AS integer[]),
-        CAST(:bonuses AS integer[]), CAST(:totals AS integer[])
-    ) AS scored (id, correct, points, streak_bonus, total)
+        CAST(:bonuses AS integer[]), CAST(:totals AS integer[]), CAST(:matched AS text[])
+    ) AS scored (id, correct, points, streak_bonus, total, matched)
     WHERE answers.id = scored.id
     """
 )
@@ -203,6 +225,9 @@ def _reject(conn: Connection, reasons: Mapping[int, str], now: datetime) -> list
 def _opened_questions(conn: Connection, quiz_ids: Iterable[int]) -> dict[int, list[Any]]:
     """Each quiz's opened questions, in the order they opened."""
     by_quiz: dict[int, list[Any]] = defaultdict(list)
+    quiz_ids = sorted(set(quiz_ids))
+    if not quiz_ids:
+        return by_quiz
     rows = conn.execute(
         select(
             question_table.c.id,
@@ -212,9 +237,10 @@ def _opened_questions(conn: Connection, quiz_ids: Iterable[int]) -> dict[int, li
             question_table.c.opened_at,
             question_table.c.closed_at,
             question_table.c.voided_at,
+            question_table.c.type,
         )
         .where(
-            question_table.c.quiz_id.in_(sorted(set(quiz_ids))),
+            question_table.c.quiz_id.in_(quiz_ids),
             question_table.c.opened_at.is_not(None),
         )
         .order_by(question_table.c.opened_at)
@@ -235,10 +261,10 @@ def _stored_answers(
             answer_table.c.participant_id,
             answer_table.c.question_id,
             answer_table.c.received_at,
-            choice_table.c.is_correct,
-        )
-        .join(choice_table, choice_table.c.id == answer_table.c.choice_id)
-        .where(
+            answer_table.c.choice_id,
+            answer_table.c.choice_ids,
+            answer_table.c.answer_text,
+        ).where(
             answer_table.c.participant_id.in_(sorted(set(participant_ids))),
             answer_table.c.state != AnswerState.REJECTED.value,
         )
@@ -246,7 +272,7 @@ def _stored_answers(
     for row in rows:
         if row.id not in leaving_out:
             found[row.participant_id][row.question_id] = EarlierAnswer(
-                bool(row.is_correct), row.received_at
+                response_of(row), row.received_at
             )
     return found
 
@@ -258,43 +284,56 @@ def _window(question: Any) -> scoring.QuestionWindow:
 
 
 def earlier_results(
-    opened: Sequence[Any], stored: Mapping[int, EarlierAnswer], opened_at: datetime
+    opened: Sequence[Any],
+    stored: Mapping[int, EarlierAnswer],
+    opened_at: datetime,
+    keys: Mapping[int, AnswerKey],
 ) -> list[bool]:
-    """For each question opened before `opened_at` and not voided, oldest first: got it
-    right in time?"""
+    """For each question opened before `opened_at` that counts for streaks, oldest
+    first: got it right in time?"""
     results = []
     for question in opened:
         if question.opened_at >= opened_at:
             break
-        if question.voided_at is not None:
-            continue  # a voided question neither breaks nor extends a streak
+        if not scoring.counts_for_streaks(question.type, question.voided_at is not None):
+            continue
         answer = stored.get(question.id)
         results.append(
             answer is not None
             and scoring.answer_counts_correct(
-                _window(question), answer.choice_correct, answer.received_at
+                _window(question),
+                judge(keys[question.id], answer.response).correct,
+                answer.received_at,
             )
         )
     return results
 
 
 def _score(
-    conn: Connection, rows: list[Any], rejected: set[int], now: datetime, outcome: BatchOutcome
+    conn: Connection,
+    rows: list[Any],
+    opened: Mapping[int, Sequence[Any]],
+    keys: Mapping[int, AnswerKey],
+    rejected: set[int],
+    now: datetime,
+    outcome: BatchOutcome,
 ) -> None:
-    opened = _opened_questions(conn, (r.quiz_id for r in rows))
     stored = _stored_answers(conn, (r.participant_id for r in rows), rejected)
     # each participant's answers in question order, so each carries its running total
     rows = sorted(rows, key=lambda r: (r.participant_id, r.opened_at))
+    verdicts: dict[int, Verdict] = {
+        row.id: judge(keys[row.question_id], response_of(row)) for row in rows
+    }
     scores = {
-        row.id: scoring.score_voided(row.is_correct)
+        row.id: scoring.score_voided(verdicts[row.id].correct)
         if row.voided_at is not None
         else scoring.compute_score(
             scoring.QuestionWindow(
                 row.question_points, row.time_limit_s, row.opened_at, row.closed_at
             ),
-            row.is_correct,
+            verdicts[row.id],
             row.received_at,
-            earlier_results(opened[row.quiz_id], stored[row.participant_id], row.opened_at),
+            earlier_results(opened[row.quiz_id], stored[row.participant_id], row.opened_at, keys),
             policy_of(row),
         )
         for row in rows
@@ -308,7 +347,7 @@ def _score(
     for row in reversed(rows):
         after[row.id] = remaining[row.participant_id]
         remaining[row.participant_id] -= scores[row.id].points
-    _mark_scored(conn, rows, scores, after, now)
+    _mark_scored(conn, rows, scores, verdicts, after, now)
     for row in rows:
         score = scores[row.id]
         outcome.statuses[row.id] = TaskStatus(
@@ -352,6 +391,7 @@ def _mark_scored(
     conn: Connection,
     rows: Sequence[Any],
     scores: Mapping[int, scoring.Score],
+    verdicts: Mapping[int, Verdict],
     after: Mapping[int, int],
     now: datetime,
 ) -> None:
@@ -363,6 +403,7 @@ def _mark_scored(
             "points": [scores[row.id].points for row in rows],
             "bonuses": [scores[row.id].streak_bonus for row in rows],
             "totals": [after[row.id] for row in rows],
+            "matched": [verdicts[row.id].matched_answer for row in rows],
             "now": now,
         },
     )

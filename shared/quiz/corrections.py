@@ -30,7 +30,6 @@ from shared.events import LEADERBOARD_QUEUE, leaderboard_update
 from shared.models import (
     Answer,
     AnswerState,
-    Choice,
     Participant,
     Question,
     QuestionStatus,
@@ -38,13 +37,16 @@ from shared.models import (
     ScoreCorrection,
 )
 from shared.quiz import results
+from shared.quiz.answer_keys import key_of, response_of
 from shared.quiz.outbox import add_events
+from shared.quiz.question_types import KEYED_BY_CHOICES, AnswerKey, Response, judge
 from shared.quiz.quizzes import get_quiz, question_of
 from shared.quiz.scoring import (
     Policy,
     QuestionWindow,
     answer_counts_correct,
     compute_score,
+    counts_for_streaks,
     score_voided,
 )
 from shared.quiz.stats import COUNTED
@@ -59,7 +61,7 @@ class KeyedQuestion:
 
     question_id: int
     window: QuestionWindow
-    correct_choice_ids: frozenset[int]
+    key: AnswerKey
     voided: bool = False
 
 
@@ -68,7 +70,7 @@ class GivenAnswer:
     answer_id: int
     participant_id: int
     question_id: int
-    choice_id: int
+    response: Response
     received_at: datetime
     # False while it waits for a worker: it counts for later streaks, but the worker
     # gives it its points
@@ -77,7 +79,7 @@ class GivenAnswer:
 
 @dataclass(frozen=True)
 class Rescored:
-    correct: bool
+    correct: bool | None
     points: int
     streak_bonus: int
     total_after: int
@@ -105,23 +107,22 @@ def recompute(
         total = 0
         for question in opened:
             given = theirs.get(question.question_id)
-            right_choice = given is not None and given.choice_id in question.correct_choice_ids
-            if given is not None and given.scored:
+            verdict = judge(question.key, given.response) if given is not None else None
+            if given is not None and verdict is not None and given.scored:
                 score = (
-                    score_voided(right_choice)
+                    score_voided(verdict.correct)
                     if question.voided
-                    else compute_score(
-                        question.window, right_choice, given.received_at, earlier, policy
-                    )
+                    else compute_score(question.window, verdict, given.received_at, earlier, policy)
                 )
                 total += score.points
                 out.answers[given.answer_id] = Rescored(
                     score.correct, score.points, score.streak_bonus, total
                 )
-            if not question.voided:
+            if counts_for_streaks(question.key.type, question.voided):
                 earlier.append(
                     given is not None
-                    and answer_counts_correct(question.window, right_choice, given.received_at)
+                    and verdict is not None
+                    and answer_counts_correct(question.window, verdict.correct, given.received_at)
                 )
         out.totals[participant_id] = total
     return out
@@ -174,6 +175,11 @@ def change_answer_key(
     """Make `correct_choice_ids` the question's right choices and recompute every score."""
     quiz = get_quiz(session, quiz_code, hold_scoring=True)
     question = question_of(quiz, question_id)
+    if question.type not in KEYED_BY_CHOICES:
+        raise Conflict(
+            f"question {question_id} is a {question.type} question: its answer key is not a "
+            "set of right choices (void it instead)"
+        )
     wanted = set(correct_choice_ids)
     own = {c.id for c in question.choices}
     if not wanted or not wanted <= own:
@@ -217,14 +223,14 @@ def _recompute_and_record(
 ) -> Applied:
     session.flush()
     stored = _lock_answers(session, quiz.id)
-    opened = _keyed(session, quiz)
+    opened = _keyed(quiz)
     policy = Policy(quiz.scoring_version, quiz.streak_bonus, quiz.speed_weighting)
     given = [
         GivenAnswer(
             r.id,
             r.participant_id,
             r.question_id,
-            r.choice_id,
+            response_of(r),
             r.received_at,
             r.state == AnswerState.SCORED,
         )
@@ -313,6 +319,8 @@ def _lock_answers(session: Session, quiz_pk: int) -> list[Any]:
                 Answer.participant_id,
                 Answer.question_id,
                 Answer.choice_id,
+                Answer.choice_ids,
+                Answer.answer_text,
                 Answer.received_at,
                 Answer.state,
                 Answer.correct,
@@ -333,18 +341,11 @@ def _lock_answers(session: Session, quiz_pk: int) -> list[Any]:
     )
 
 
-def _keyed(session: Session, quiz: Quiz) -> list[KeyedQuestion]:
+def _keyed(quiz: Quiz) -> list[KeyedQuestion]:
     opened = sorted(
         (q for q in quiz.questions if q.opened_at is not None),
         key=lambda q: (q.opened_at, q.position),
     )
-    right: defaultdict[int, set[int]] = defaultdict(set)
-    for row in session.execute(
-        select(Choice.question_id, Choice.id).where(
-            Choice.question_id.in_([q.id for q in opened]), Choice.is_correct.is_(True)
-        )
-    ):
-        right[row.question_id].add(row.id)
     keyed = []
     for q in opened:
         assert q.opened_at is not None  # only questions that opened
@@ -352,7 +353,7 @@ def _keyed(session: Session, quiz: Quiz) -> list[KeyedQuestion]:
             KeyedQuestion(
                 question_id=q.id,
                 window=QuestionWindow(q.points, q.time_limit_s, q.opened_at, q.closed_at),
-                correct_choice_ids=frozenset(right[q.id]),
+                key=key_of(q),
                 voided=q.voided_at is not None,
             )
         )

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared.quiz.scoring import QuestionWindow, answer_counts_correct
+from shared.models import Choice, Question
+from shared.quiz.answer_keys import load_answer_keys, response_of
+from shared.quiz.question_types import AnswerKey, QuestionType, judge
+from shared.quiz.scoring import QuestionWindow, answer_counts_correct, counts_for_streaks
 from shared.quiz.stats import COUNTED
 
 # rows fetched from the server-side cursor at a time
@@ -35,7 +38,10 @@ ANSWER_COLUMNS = (
     "display_name",
     "question_position",
     "question_id",
+    "question_type",
     "choice",
+    "typed_answer",
+    "matched_answer",
     "correct",
     "points",
     "streak_bonus",
@@ -52,22 +58,22 @@ ANSWER_COLUMNS = (
 _ROWS = text(
     """
     WITH played AS (
-        SELECT id, position, opened_at, closed_at, time_limit_s, points, voided_at,
+        SELECT id, position, type, opened_at, closed_at, time_limit_s, points, voided_at,
                row_number() OVER (ORDER BY closed_at, position) AS k
         FROM questions
         WHERE quiz_id = :quiz_pk AND status = 'closed' AND closed_at IS NOT NULL
     ),
     cells AS (
         SELECT p.id AS participant_id, p.display_name, q.id AS question_id,
-               q.position, q.k, q.opened_at, q.closed_at, q.time_limit_s, q.points AS worth,
-               q.voided_at IS NOT NULL AS voided,
-               c.text AS choice_text, c.is_correct, a.received_at, a.points, a.streak_bonus,
+               q.position, q.type, q.k, q.opened_at, q.closed_at, q.time_limit_s,
+               q.points AS worth, q.voided_at IS NOT NULL AS voided,
+               a.choice_id, a.choice_ids, a.answer_text, a.matched_answer,
+               a.received_at, a.points, a.streak_bonus,
                sum(coalesce(a.points, 0)) OVER (PARTITION BY p.id ORDER BY q.k) AS total_after
         FROM participants p
         JOIN played q ON p.joined_at <= q.closed_at
         LEFT JOIN answers a ON a.participant_id = p.id AND a.question_id = q.id
                            AND a.state = ANY(:counted)
-        LEFT JOIN choices c ON c.id = a.choice_id
         WHERE p.quiz_id = :quiz_pk AND p.removed_at IS NULL
     )
     SELECT cells.*, rank() OVER (PARTITION BY k ORDER BY total_after DESC) AS rank_after,
@@ -109,19 +115,41 @@ class PlayerExport:
         }
 
 
-def _question_row(row: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class QuizKeys:
+    """What judging and naming the answers of a quiz takes, read once per export."""
+
+    keys: dict[int, AnswerKey]
+    choice_texts: dict[int, str]
+
+
+def _choice_cell(row: Any, texts: dict[int, str]) -> str | None:
+    """The chosen choice's text; for `multi` the picks, for `order` the order sent."""
+    if row.choice_id is not None:
+        return texts.get(row.choice_id)
+    if row.choice_ids is not None:
+        separator = " > " if row.type == QuestionType.ORDER else "; "
+        return separator.join(texts.get(choice_id, "?") for choice_id in row.choice_ids)
+    return None
+
+
+def _question_row(row: Any, known: QuizKeys) -> dict[str, Any]:
     answered = row.received_at is not None
     window = QuestionWindow(row.worth, row.time_limit_s, row.opened_at, row.closed_at)
+    verdict = judge(known.keys[row.question_id], response_of(row)) if answered else None
     right = (
-        answered
-        and not row.voided
-        and answer_counts_correct(window, row.is_correct, row.received_at)
+        verdict is not None
+        and counts_for_streaks(row.type, row.voided)
+        and answer_counts_correct(window, verdict.correct, row.received_at)
     )
     return {
         "question_position": row.position,
         "question_id": row.question_id,
-        "choice": row.choice_text,
-        "correct": right if answered else None,
+        "question_type": row.type,
+        "choice": _choice_cell(row, known.choice_texts) if answered else None,
+        "typed_answer": row.answer_text,
+        "matched_answer": row.matched_answer,
+        "correct": right if answered and row.type != QuestionType.POLL else None,
         "points": row.points if answered else None,
         "streak_bonus": row.streak_bonus if answered else None,
         "response_ms": round(window.elapsed_s(row.received_at) * 1000) if answered else None,
@@ -130,8 +158,19 @@ def _question_row(row: Any) -> dict[str, Any]:
     }
 
 
+def _quiz_keys(session: Session, quiz_pk: int) -> QuizKeys:
+    question_ids = session.scalars(select(Question.id).where(Question.quiz_id == quiz_pk)).all()
+    texts = session.execute(
+        select(Choice.id, Choice.text).where(Choice.question_id.in_(question_ids))
+    ).all()
+    return QuizKeys(
+        load_answer_keys(session.connection(), question_ids), {row.id: row.text for row in texts}
+    )
+
+
 def players(session: Session, quiz_pk: int) -> Iterator[PlayerExport]:
     """Every player of the quiz (not those removed) with their rows, one at a time."""
+    known = _quiz_keys(session, quiz_pk)
     result = session.execute(
         _ROWS.execution_options(stream_results=True, yield_per=FETCH_ROWS),
         {"quiz_pk": quiz_pk, "counted": list(COUNTED)},
@@ -142,7 +181,7 @@ def players(session: Session, quiz_pk: int) -> Iterator[PlayerExport]:
             if current is not None:
                 yield current
             current = PlayerExport(row.participant_id, row.display_name, [])
-        cell = _question_row(row)
+        cell = _question_row(row, known)
         current.questions.append(cell)
         current.total = row.total_after
         current.correct_answers += bool(cell["correct"])

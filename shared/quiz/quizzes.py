@@ -18,6 +18,7 @@ from shared.codes import new_join_code, normalize_code
 from shared.errors import Conflict, NotFound
 from shared.models import Choice, Question, QuestionStatus, Quiz, QuizStatus
 from shared.quiz import game
+from shared.quiz.question_types import TRUE_FALSE_TEXTS, QuestionType
 from shared.quiz.scoring import DEFAULT_POLICY, Policy
 from shared.quiz.state import mark_quiz_changing, quiz_state_of, save_quiz_state
 
@@ -33,10 +34,25 @@ class ChoiceSpec:
 
 @dataclass(frozen=True)
 class QuestionSpec:
+    """A question to create. Its choices in position order: for `order`, the right order;
+    none for `type_answer`, which has its accepted answers instead."""
+
     text: str
     choices: Sequence[ChoiceSpec]
     time_limit_s: int = DEFAULT_TIME_LIMIT_S
     points: int = DEFAULT_POINTS
+    type: QuestionType = QuestionType.SINGLE
+    partial: bool = False
+    accepted_answers: Sequence[str] = ()
+    max_typos: int = 0
+    ignore_accents: bool = False
+    ignore_trailing_period: bool = False
+
+
+def true_false_choices(true_is_correct: bool) -> tuple[ChoiceSpec, ChoiceSpec]:
+    """A true/false question's two fixed choices, true first."""
+    true_text, false_text = TRUE_FALSE_TEXTS
+    return ChoiceSpec(true_text, true_is_correct), ChoiceSpec(false_text, not true_is_correct)
 
 
 @dataclass(frozen=True)
@@ -64,8 +80,14 @@ def create_quiz(session: Session, spec: QuizSpec) -> Quiz:
             Question(
                 position=position,
                 text=q.text,
+                type=q.type.value,
                 time_limit_s=q.time_limit_s,
                 points=q.points,
+                partial=q.partial,
+                accepted_answers=list(q.accepted_answers),
+                max_typos=q.max_typos,
+                ignore_accents=q.ignore_accents,
+                ignore_trailing_period=q.ignore_trailing_period,
                 status=QuestionStatus.PENDING.value,
                 choices=[
                     Choice(position=i, text=c.text, is_correct=c.correct)

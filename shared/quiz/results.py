@@ -2,7 +2,7 @@
 question, and one player's results question by question.
 
 Both are read from PostgreSQL, the source of truth, with the scoring rules of
-shared/quiz/scoring.py: an answer counts as right only when its choice was right and it
+shared/quiz/scoring.py: an answer counts as right only when its question's key says so and it
 came in time, and a streak runs over the questions in the order they opened (a question
 not answered breaks it). Points are the points the scorer stored, streak bonus included,
 so the board after the last question equals the live one.
@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 from shared import redis_keys
 from shared.errors import REDIS_DOWN, Conflict, Forbidden, InvalidInput, NotFound
 from shared.leaderboard.ranking import rank_all
-from shared.models import Answer, AnswerState, Choice, Participant, Question, QuestionStatus
+from shared.models import Answer, AnswerState, Participant, Question, QuestionStatus
+from shared.quiz.answer_keys import load_answer_keys, response_of
+from shared.quiz.question_types import QuestionType, judge
 from shared.quiz.quizzes import get_quiz
-from shared.quiz.scoring import QuestionWindow, answer_counts_correct
+from shared.quiz.scoring import QuestionWindow, answer_counts_correct, counts_for_streaks
 from shared.quiz.stats import COUNTED
 from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
 
@@ -41,19 +43,24 @@ class PlayedQuestion:
     closed: bool
     # a voided question earns nothing and counts for no streak
     voided: bool = False
+    type: str = QuestionType.SINGLE.value
 
 
 @dataclass(frozen=True)
 class StoredAnswer:
     participant_id: int
     question_id: int
-    choice_id: int
-    choice_correct: bool
+    choice_id: int | None
+    # right by the question's key, whatever the time (None: a poll)
+    judged_correct: bool | None
     received_at: datetime
     state: str
     # as scored, streak bonus included; None while the answer waits for a worker
     points: int | None = None
     streak_bonus: int | None = None
+    # `multi` and `order`: the choices sent; `type_answer`: the text typed
+    choice_ids: tuple[int, ...] | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,9 +87,9 @@ class Standing:
 
 
 def counts_correct(question: PlayedQuestion, answer: StoredAnswer) -> bool:
-    if question.voided:
+    if not counts_for_streaks(question.type, question.voided):
         return False
-    return answer_counts_correct(question.window, answer.choice_correct, answer.received_at)
+    return answer_counts_correct(question.window, answer.judged_correct, answer.received_at)
 
 
 def _ranked(
@@ -150,7 +157,8 @@ def results_of(
             continue  # still open: not answered yet is not a miss yet
         counted = answer is not None and answer.state in COUNTED
         right = counted and counts_correct(question, answer)  # type: ignore[arg-type]
-        if not question.voided:
+        polled = question.type == QuestionType.POLL
+        if counts_for_streaks(question.type, question.voided):
             streak = streak + 1 if right else 0
         results.append(
             {
@@ -160,7 +168,13 @@ def results_of(
                 "answered": answer is not None,
                 "state": answer.state if answer is not None else None,
                 "choice_id": answer.choice_id if answer is not None else None,
-                "correct": right if answer is not None and answer.points is not None else None,
+                "choice_ids": list(answer.choice_ids)
+                if answer is not None and answer.choice_ids is not None
+                else None,
+                "text": answer.text if answer is not None else None,
+                "correct": right
+                if answer is not None and answer.points is not None and not polled
+                else None,
                 "points": answer.points if answer is not None else None,
                 "streak_bonus": answer.streak_bonus if answer is not None else None,
                 "streak": streak,
@@ -181,6 +195,7 @@ def _played(questions: Sequence[Question]) -> list[PlayedQuestion]:
             window=QuestionWindow(q.points, q.time_limit_s, q.opened_at, q.closed_at),
             closed=q.status == QuestionStatus.CLOSED,
             voided=q.voided_at is not None,
+            type=q.type,
         )
         for q in questions
         if q.opened_at is not None
@@ -188,21 +203,35 @@ def _played(questions: Sequence[Question]) -> list[PlayedQuestion]:
 
 
 def _answers(session: Session, question_ids: Sequence[int], *where: Any) -> list[StoredAnswer]:
+    keys = load_answer_keys(session.connection(), question_ids)
     rows = session.execute(
         select(
             Answer.participant_id,
             Answer.question_id,
             Answer.choice_id,
-            Choice.is_correct,
+            Answer.choice_ids,
+            Answer.answer_text,
             Answer.received_at,
             Answer.state,
             Answer.points,
             Answer.streak_bonus,
-        )
-        .join(Choice, Choice.id == Answer.choice_id)
-        .where(Answer.question_id.in_(question_ids), *where)
+        ).where(Answer.question_id.in_(question_ids), *where)
     )
-    return [StoredAnswer(*row) for row in rows]
+    return [
+        StoredAnswer(
+            participant_id=row.participant_id,
+            question_id=row.question_id,
+            choice_id=row.choice_id,
+            judged_correct=judge(keys[row.question_id], response_of(row)).correct,
+            received_at=row.received_at,
+            state=row.state,
+            points=row.points,
+            streak_bonus=row.streak_bonus,
+            choice_ids=tuple(row.choice_ids) if row.choice_ids is not None else None,
+            text=row.answer_text,
+        )
+        for row in rows
+    ]
 
 
 def leaderboard_after(

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.quiz.question_types import QuestionType, Verdict
+
 # all of a question's points within this many seconds of it opening
 FULL_POINTS_WINDOW_S = 0.5
 STREAK_BONUS_STEP = 100
@@ -59,9 +61,10 @@ SCORING_VERSIONS = (1,)
 
 @dataclass(frozen=True)
 class Score:
-    """`correct` says whether the choice was right; a late right choice still earns 0."""
+    """`correct` says whether the answer was right (None: a poll, which has no right
+    answer); a late right answer still earns 0."""
 
-    correct: bool
+    correct: bool | None
     base_points: int
     streak: int
     streak_bonus: int
@@ -97,39 +100,57 @@ def current_streak(earlier_results: Iterable[bool]) -> int:
     return streak
 
 
+def counts_for_streaks(question_type: str, voided: bool) -> bool:
+    """A voided question and a poll neither break nor extend a streak."""
+    return not voided and question_type != QuestionType.POLL
+
+
 def answer_counts_correct(
-    window: QuestionWindow, choice_correct: bool, received_at: datetime
+    window: QuestionWindow, correct: bool | None, received_at: datetime
 ) -> bool:
-    """A correct choice counts only when it came in time."""
-    return choice_correct and window.accepts(received_at)
+    """A right answer counts (for points and streaks) only when it came in time."""
+    return bool(correct) and window.accepts(received_at)
 
 
 def compute_score(
     window: QuestionWindow,
-    choice_correct: bool,
+    verdict: Verdict | bool,
     received_at: datetime,
     earlier_results: Iterable[bool],
     policy: Policy = DEFAULT_POLICY,
 ) -> Score:
     """Score one answer.
 
-    :param earlier_results: for each question opened before this one and not voided,
-        oldest first, whether the participant answered it correctly in time (a missing
-        answer is False).
+    :param verdict: how right it was (shared/quiz/question_types.py judge); a bool for
+        an answer that is simply right or wrong
+    :param earlier_results: for each question opened before this one that counts for
+        streaks (not voided, not a poll), oldest first, whether the participant answered
+        it correctly in time (a missing answer is False).
+
+    A poll earns nothing and leaves the streak as it was; a partly right answer (`multi`
+    with partial credit) earns its share of the time points but no streak bonus, and
+    ends the streak.
     """
     if policy.version not in SCORING_VERSIONS:
         raise ValueError(f"no scoring rules of version {policy.version}")
-    if not answer_counts_correct(window, choice_correct, received_at):
-        return Score(correct=choice_correct, base_points=0, streak=0, streak_bonus=0)
-    streak = current_streak(earlier_results) + 1
+    if isinstance(verdict, bool):
+        verdict = Verdict.of(verdict)
+    if verdict.correct is None:
+        return Score(None, base_points=0, streak=current_streak(earlier_results), streak_bonus=0)
+    if not window.accepts(received_at) or verdict.credit <= 0:
+        return Score(correct=verdict.correct, base_points=0, streak=0, streak_bonus=0)
     if policy.speed_weighting:
         base = time_points(window.points, window.time_limit_s, window.elapsed_s(received_at))
     else:
         base = window.points
+    if not verdict.correct:
+        partial = round_half_up(base * verdict.credit)
+        return Score(correct=False, base_points=partial, streak=0, streak_bonus=0)
+    streak = current_streak(earlier_results) + 1
     bonus = streak_bonus(streak) if policy.streak_bonus else 0
     return Score(correct=True, base_points=base, streak=streak, streak_bonus=bonus)
 
 
-def score_voided(choice_correct: bool) -> Score:
+def score_voided(correct: bool | None) -> Score:
     """An answer to a voided question earns nothing, and the question counts for no streak."""
-    return Score(correct=choice_correct, base_points=0, streak=0, streak_bonus=0)
+    return Score(correct=correct, base_points=0, streak=0, streak_bonus=0)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared import redis_keys
 from shared.models import Question, QuestionStatus, Quiz
+from shared.quiz.question_types import QuestionType
 
 # long enough for any game; a quiz played again after that is rebuilt on demand
 STATE_TTL_S = 7 * 24 * 3600
@@ -61,6 +62,8 @@ class QuestionState:
     choice_ids: frozenset[int]
     opened_at: datetime | None = None
     closes_at: datetime | None = None
+    # what an answer to it must carry (shared/quiz/question_types.py)
+    type: QuestionType = QuestionType.SINGLE
 
     def is_open_at(self, when: datetime) -> bool:
         """Open: the host opened it, has not closed it, and its timer has not run out."""
@@ -92,6 +95,7 @@ class QuizState:
                         "id": q.question_id,
                         "status": q.status,
                         "choices": sorted(q.choice_ids),
+                        "type": q.type.value,
                         "opened_at": _timestamp(q.opened_at),
                         "closes_at": _timestamp(q.closes_at),
                     }
@@ -113,6 +117,8 @@ class QuizState:
                 choice_ids=frozenset(q["choices"]),
                 opened_at=_datetime(q["opened_at"]),
                 closes_at=_datetime(q["closes_at"]),
+                # a state cached before question types is all single choice
+                type=QuestionType(q.get("type", QuestionType.SINGLE.value)),
             )
             for q in data["questions"]
         }
@@ -149,6 +155,7 @@ def quiz_state_of(quiz: Quiz) -> QuizState:
                 choice_ids=frozenset(c.id for c in q.choices),
                 opened_at=q.opened_at,
                 closes_at=q.closes_at,
+                type=QuestionType(q.type),
             )
             for q in quiz.questions
         },

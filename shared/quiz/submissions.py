@@ -9,11 +9,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, or_, select, text
 
 from shared.errors import Conflict, Forbidden, IdempotencyKeyReused
 from shared.models import Answer, Participant, table_of
+from shared.quiz.question_types import Response
 from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
 
 answer_table = table_of(Answer)
@@ -24,9 +26,16 @@ participant_table = table_of(Participant)
 class Submission:
     participant_id: int
     question_id: int
-    choice_id: int
+    # one of the three, as the question's type wants (shared/quiz/question_types.py)
+    choice_id: int | None = None
     # None: the client sent no Idempotency-Key
     idempotency_key: str | None = None
+    choice_ids: tuple[int, ...] | None = None
+    text: str | None = None
+
+    @property
+    def response(self) -> Response:
+        return Response(self.choice_id, self.choice_ids, self.text)
 
     @property
     def effective_key(self) -> str:
@@ -35,8 +44,23 @@ class Submission:
 
     @property
     def fingerprint(self) -> str:
-        body = json.dumps({"question_id": self.question_id, "choice_id": self.choice_id})
-        return hashlib.sha256(body.encode()).hexdigest()
+        """The body's digest: a replay has the same. A single choice's is what it was
+        before question types, so answers stored then still replay."""
+        body: dict[str, Any] = {"question_id": self.question_id}
+        if self.choice_ids is not None:
+            body["choice_ids"] = list(self.choice_ids)
+        elif self.text is not None:
+            body["text"] = self.text
+        else:
+            body["choice_id"] = self.choice_id
+        return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+    @property
+    def choice_list(self) -> str | None:
+        """`choice_ids` as a PostgreSQL array literal: unnest takes no ragged arrays."""
+        if self.choice_ids is None:
+            return None
+        return "{" + ",".join(str(c) for c in self.choice_ids) + "}"
 
 
 def question_key(question_id: int) -> str:
@@ -73,18 +97,21 @@ _ACCEPT = text(
     WITH given AS (
         SELECT * FROM unnest(
             CAST(:participant_ids AS bigint[]), CAST(:question_ids AS bigint[]),
-            CAST(:choice_ids AS bigint[]), CAST(:task_ids AS uuid[]),
+            CAST(:choice_ids AS bigint[]), CAST(:choice_lists AS text[]),
+            CAST(:texts AS text[]), CAST(:task_ids AS uuid[]),
             CAST(:idempotency_keys AS text[]), CAST(:fingerprints AS text[]),
             CAST(:received_ats AS timestamptz[]), CAST(:quiz_pks AS bigint[]),
             CAST(:request_ids AS text[])
-        ) WITH ORDINALITY AS a (participant_id, question_id, choice_id, task_id,
-                                idempotency_key, fingerprint, received_at, quiz_pk,
-                                request_id, n)
+        ) WITH ORDINALITY AS a (participant_id, question_id, choice_id, choice_list,
+                                answer_text, task_id, idempotency_key, fingerprint,
+                                received_at, quiz_pk, request_id, n)
     ),
     inserted AS (
-        INSERT INTO answers (participant_id, question_id, choice_id, state, task_id,
-                             idempotency_key, fingerprint, received_at, enqueued_at)
-        SELECT a.participant_id, a.question_id, a.choice_id, 'accepted', a.task_id,
+        INSERT INTO answers (participant_id, question_id, choice_id, choice_ids, answer_text,
+                             state, task_id, idempotency_key, fingerprint, received_at,
+                             enqueued_at)
+        SELECT a.participant_id, a.question_id, a.choice_id, CAST(a.choice_list AS bigint[]),
+               a.answer_text, 'accepted', a.task_id,
                a.idempotency_key, a.fingerprint, a.received_at, a.received_at
         FROM given a
         -- only a player of the quiz the token names, who exists and was not removed by
@@ -179,6 +206,8 @@ def insert_answers(
             "participant_ids": [r.submission.participant_id for r in received],
             "question_ids": [r.submission.question_id for r in received],
             "choice_ids": [r.submission.choice_id for r in received],
+            "choice_lists": [r.submission.choice_list for r in received],
+            "texts": [r.submission.text for r in received],
             "task_ids": [r.task_id for r in received],
             "idempotency_keys": [r.submission.effective_key for r in received],
             "fingerprints": [r.submission.fingerprint for r in received],
@@ -262,7 +291,7 @@ def resolve_conflict(
         if submission.idempotency_key is not None:
             raise IdempotencyKeyReused(
                 KEY_REUSED_MESSAGE,
-                {"idempotency_key": ["used before with another question_id or choice_id"]},
+                {"idempotency_key": ["used before with another question or answer"]},
             )
     # the same choice for the same question, sent once with a key and once without, is
     # the same answer: a client retrying after a 503 (its commit may have happened) gets

@@ -49,6 +49,7 @@ EXPECTED_STATUSES = {
         "401",
         "403",
         "404",
+        "409",
         *BODY,
         *BACKING,
     },

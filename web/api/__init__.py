@@ -11,6 +11,7 @@ def register_blueprints(api: Api) -> None:
         export,
         health,
         leaderboard,
+        openapi,
         participants,
         quizzes,
         stats,
@@ -27,3 +28,4 @@ def register_blueprints(api: Api) -> None:
     api.register_blueprint(attempts.blp)
     api.register_blueprint(corrections.blp)
     api.register_blueprint(health.blp)
+    openapi.document_question_types(api)

@@ -18,6 +18,7 @@ from shared.codes import normalize_code
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models import AttemptOutcome, QuestionStatus
 from shared.quiz import submissions
+from shared.quiz.question_types import Response, ResponseMismatch, check_response
 from shared.quiz.state import QuizState, quiz_state_from
 from shared.quiz.task_status import REJECT_MESSAGES, REMOVED_PLAYER
 from web.api.responses import BODY, LIMITED, shared_errors
@@ -58,7 +59,7 @@ def idempotency_key() -> str | None:
     return key
 
 
-def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> QuizState:
+def check_question_open(quiz_id: str, question_id: int, response: Response) -> QuizState:
     """Answer from the quiz state cached in Redis; PostgreSQL is read only on a cache miss.
 
     The player's rate limit is counted in the same round trip as that read.
@@ -81,11 +82,13 @@ def check_question_open(quiz_id: str, question_id: int, choice_id: int) -> QuizS
     question = state.questions.get(question_id)
     if question is None:
         raise NotFound(f"question {question_id} is not part of quiz {state.code}")
-    if choice_id not in question.choice_ids:
+    try:
+        check_response(question.type, question.choice_ids, response)
+    except ResponseMismatch as exc:
         raise InvalidInput(
-            f"choice {choice_id} is not a choice of question {question_id}",
-            {"json": {"choice_id": ["not a choice of this question"]}},
-        )
+            f"question {question_id} is a {question.type.value} question: {exc.message}",
+            {"json": {exc.field: [exc.message]}},
+        ) from None
     if not question.is_open_at(g.received_at):
         timed_out = question.status == QuestionStatus.OPEN and question.closes_at is not None
         g.attempt_outcome = AttemptOutcome.LATE if timed_out else AttemptOutcome.NOT_OPEN
@@ -112,7 +115,8 @@ class Answers(MethodView):
     @blp.alt_response(
         422,
         schema=ErrorSchema,
-        description="wrong or unknown fields, a choice of another question, a malformed "
+        description="wrong or unknown fields, a body of the wrong shape for the question's "
+        "type (the message names the type), a choice of another question, a malformed "
         "Idempotency-Key, or one reused with another body",
     )
     @blp.alt_response(
@@ -136,10 +140,12 @@ class Answers(MethodView):
         submission = submissions.Submission(
             participant_id=g.participant.participant_id,
             question_id=body["question_id"],
-            choice_id=body["choice_id"],
+            choice_id=body.get("choice_id"),
             idempotency_key=key,
+            choice_ids=tuple(body["choice_ids"]) if "choice_ids" in body else None,
+            text=body.get("text"),
         )
-        state = check_question_open(quiz_id, submission.question_id, submission.choice_id)
+        state = check_question_open(quiz_id, submission.question_id, submission.response)
         # written with the other answers this process takes meanwhile, in one INSERT, and
         # its scoring message sent, before this returns (web/intake.py)
         # the INSERT also checks that the token's participant plays this quiz

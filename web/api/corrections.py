@@ -43,6 +43,12 @@ class AnswerKey(MethodView):
     @blp.response(200, CorrectionSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="unknown quiz or question")
     @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="a type_answer, order or poll question: its key is not a set of right "
+        "choices (void it instead)",
+    )
+    @blp.alt_response(
         422, schema=ErrorSchema, description="no choice named, or one of another question"
     )
     @shared_errors(blp, *HOST_KEY, *BODY, *BACKING)
@@ -51,10 +57,11 @@ class AnswerKey(MethodView):
         """Change a question's answer key (regrade)
 
         The named choices are the right ones from now on, for answers already scored and
-        for those still to come. Every player's points and streak bonuses are recomputed
-        from the stored answers in one transaction (a later question's streak bonus may
-        change too), the correction is recorded with every total it changed, and the new
-        totals reach the board and the streams (`event: correction`) like any score.
+        for those still to come (single, true_false and multi questions). Every player's
+        points and streak bonuses are recomputed from the stored answers in one
+        transaction (a later question's streak bonus may change too), the correction is
+        recorded with every total it changed, and the new totals reach the board and the
+        streams (`event: correction`) like any score.
         """
         applied = corrections.change_answer_key(
             get_session(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask_smorest import Blueprint
 
 from shared.models import Question, Quiz
 from shared.quiz import quizzes
+from shared.quiz.question_types import QuestionType
 from shared.quiz.scoring import Policy
 from web import rate_limits
 from web.api.responses import BACKING, BODY, HOST_KEY, LIMITED, shared_errors
@@ -30,18 +32,35 @@ blp = Blueprint(
 HOST: list[dict[str, list[str]]] = [{"hostKey": []}]
 
 
+def question_spec(question: dict[str, Any]) -> quizzes.QuestionSpec:
+    """A loaded question body of any type (web/api/schemas.py) as the service takes it."""
+    kind = QuestionType(question["type"])
+    if kind is QuestionType.TRUE_FALSE:
+        choices: Sequence[quizzes.ChoiceSpec] = quizzes.true_false_choices(question["correct"])
+    else:
+        # a poll's choices and an order's items are never "correct" (an order's is its place)
+        choices = [
+            quizzes.ChoiceSpec(c["text"].strip(), c.get("correct", False))
+            for c in question.get("choices", [])
+        ]
+    return quizzes.QuestionSpec(
+        text=question["text"].strip(),
+        time_limit_s=question["time_limit_s"],
+        points=question["points"],
+        choices=choices,
+        type=kind,
+        partial=question.get("partial_credit", False),
+        accepted_answers=[a.strip() for a in question.get("accepted_answers", [])],
+        max_typos=question.get("max_typos", 0),
+        ignore_accents=question.get("ignore_accents", False),
+        ignore_trailing_period=question.get("ignore_trailing_period", False),
+    )
+
+
 def quiz_spec(body: dict[str, Any]) -> quizzes.QuizSpec:
     return quizzes.QuizSpec(
         title=body["title"].strip(),
-        questions=[
-            quizzes.QuestionSpec(
-                text=q["text"].strip(),
-                time_limit_s=q["time_limit_s"],
-                points=q["points"],
-                choices=[quizzes.ChoiceSpec(c["text"].strip(), c["correct"]) for c in q["choices"]],
-            )
-            for q in body["questions"]
-        ],
+        questions=[question_spec(q) for q in body["questions"]],
         allow_late_join=body["allow_late_join"],
         policy=Policy(streak_bonus=body["streak_bonus"], speed_weighting=body["speed_weighting"]),
     )

@@ -15,6 +15,13 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 
 from shared.leaderboard.ranking import AROUND_ME, DEFAULT_LIMIT, MAX_LIMIT
 from shared.models import AnswerState, AttemptOutcome, QuestionStatus, QuizStatus
+from shared.quiz.question_types import (
+    MAX_TEXT_LENGTH,
+    MAX_TYPOS,
+    QuestionType,
+    Shape,
+    shown_order,
+)
 from shared.quiz.quizzes import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S
 from shared.quiz.scoring import ALLOWED_POINTS
 from shared.quiz.task_status import TaskState
@@ -88,16 +95,23 @@ class JsonBoolean(fields.Boolean):
         return value
 
 
-class ChoiceCreateSchema(Schema):
+class ChoiceTextCreateSchema(Schema):
+    """A choice of a poll, or an item to put in order: no `correct` flag."""
+
     text = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=200), not_blank, one_line],
         metadata={"description": VISIBLE_TEXT, "pattern": ONE_LINE_PATTERN},
     )
+
+
+class ChoiceCreateSchema(ChoiceTextCreateSchema):
     correct = JsonBoolean(required=True)
 
 
-class QuestionCreateSchema(Schema):
+class QuestionCreateBaseSchema(Schema):
+    """What every question has, whatever its type."""
+
     text = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=500), not_blank, lines],
@@ -118,6 +132,32 @@ class QuestionCreateSchema(Schema):
         validate=validate.OneOf(ALLOWED_POINTS),
         metadata={"description": "0 (no points), 1000 (standard) or 2000 (double points)"},
     )
+
+
+def _type_field(question_type: QuestionType, *, default: bool = False) -> fields.String:
+    """The `type` of one kind of question: the discriminator of QuestionCreate."""
+    if default:
+        return fields.String(
+            load_default=question_type.value,
+            validate=validate.OneOf([question_type.value]),
+            metadata={"description": f"`{question_type.value}` (the default)"},
+        )
+    return fields.String(required=True, validate=validate.OneOf([question_type.value]))
+
+
+def _choices_field(minimum: int, description: str, item: type[Schema]) -> fields.List:
+    return fields.List(
+        fields.Nested(item),
+        required=True,
+        validate=validate.Length(min=minimum, max=6),
+        metadata={"description": description},
+    )
+
+
+class SingleQuestionCreateSchema(QuestionCreateBaseSchema):
+    """One choice: a player picks one; any choice flagged correct is right."""
+
+    type = _type_field(QuestionType.SINGLE, default=True)
     choices = fields.List(
         fields.Nested(ChoiceCreateSchema),
         required=True,
@@ -135,6 +175,124 @@ class QuestionCreateSchema(Schema):
             raise ValidationError("At least one choice must be correct.", "choices")
 
 
+class TrueFalseQuestionCreateSchema(QuestionCreateBaseSchema):
+    """A statement, true or false: two fixed choices, `True` and `False`."""
+
+    type = _type_field(QuestionType.TRUE_FALSE)
+    correct = JsonBoolean(required=True, metadata={"description": "whether the statement is true"})
+
+
+class MultiQuestionCreateSchema(SingleQuestionCreateSchema):
+    """Pick all that apply: right only when the picks are exactly the correct choices,
+    or with `partial`, a share of the points."""
+
+    type = _type_field(QuestionType.MULTI)
+    # not `partial`: that name is marshmallow's own option of a schema
+    partial_credit = JsonBoolean(
+        data_key="partial",
+        load_default=False,
+        metadata={
+            "description": "points in proportion to right picks minus wrong picks (never "
+            "below 0) instead of all or nothing"
+        },
+    )
+
+
+class OrderQuestionCreateSchema(QuestionCreateBaseSchema):
+    """Put the items in order: right only when the whole order is."""
+
+    type = _type_field(QuestionType.ORDER)
+    choices = _choices_field(
+        3,
+        "3 to 6 items in the right order (players see them shuffled); items alike may swap places",
+        ChoiceTextCreateSchema,
+    )
+
+
+class PollQuestionCreateSchema(QuestionCreateBaseSchema):
+    """A poll: choices without a right one, 0 points, no effect on streaks."""
+
+    type = _type_field(QuestionType.POLL)
+    points = fields.Integer(
+        strict=True,
+        load_default=0,
+        validate=validate.OneOf([0]),
+        metadata={"description": "0: a poll earns nothing"},
+    )
+    choices = _choices_field(2, "2 to 6 choices, none of them correct", ChoiceTextCreateSchema)
+
+
+class TypeAnswerQuestionCreateSchema(QuestionCreateBaseSchema):
+    """Type the answer: right when the text matches one of the accepted answers."""
+
+    type = _type_field(QuestionType.TYPE_ANSWER)
+    accepted_answers = fields.List(
+        fields.String(
+            validate=[validate.Length(min=1, max=MAX_TEXT_LENGTH), not_blank, one_line],
+            metadata={"pattern": ONE_LINE_PATTERN},
+        ),
+        required=True,
+        validate=validate.Length(min=1, max=10),
+        metadata={
+            "description": "1 to 10 answers taken as right, never shown to players before the "
+            "question closes. Compared after Unicode NFKC, case folding and trimming and "
+            "joining spaces"
+        },
+    )
+    max_typos = fields.Integer(
+        strict=True,
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_TYPOS),
+        metadata={"description": "also take answers this many edits (Levenshtein) from one"},
+    )
+    ignore_accents = JsonBoolean(
+        load_default=False, metadata={"description": "`café` matches `cafe`"}
+    )
+    ignore_trailing_period = JsonBoolean(
+        load_default=False, metadata={"description": "`went.` matches `went`"}
+    )
+
+
+TYPE_NAMES = frozenset(t.value for t in QuestionType)
+QUESTION_CREATE_SCHEMAS: dict[QuestionType, type[QuestionCreateBaseSchema]] = {
+    QuestionType.SINGLE: SingleQuestionCreateSchema,
+    QuestionType.TRUE_FALSE: TrueFalseQuestionCreateSchema,
+    QuestionType.MULTI: MultiQuestionCreateSchema,
+    QuestionType.TYPE_ANSWER: TypeAnswerQuestionCreateSchema,
+    QuestionType.ORDER: OrderQuestionCreateSchema,
+    QuestionType.POLL: PollQuestionCreateSchema,
+}
+
+
+def component_name(schema: type[Schema]) -> str:
+    """A schema's name in the OpenAPI components, as flask-smorest names them."""
+    return schema.__name__.removesuffix("Schema")
+
+
+class QuestionCreateField(fields.Field):
+    """A question of any type, loaded by its type's schema: OpenAPI's `oneOf`, with `type`
+    as the discriminator (web/api/openapi.py adds it)."""
+
+    default_error_messages = {"invalid": "Not a question object."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        refs = [
+            {"$ref": f"#/components/schemas/{component_name(schema)}"}
+            for schema in QUESTION_CREATE_SCHEMAS.values()
+        ]
+        super().__init__(metadata={"oneOf": refs}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise self.make_error("invalid")
+        kind = value.get("type", QuestionType.SINGLE.value)
+        if not isinstance(kind, str) or kind not in TYPE_NAMES:
+            raise ValidationError(
+                {"type": [f"Must be one of: {', '.join(t.value for t in QuestionType)}."]}
+            )
+        return QUESTION_CREATE_SCHEMAS[QuestionType(kind)]().load(value)
+
+
 class QuizCreateSchema(Schema):
     title = fields.String(
         required=True,
@@ -142,7 +300,7 @@ class QuizCreateSchema(Schema):
         metadata={"description": VISIBLE_TEXT, "pattern": ONE_LINE_PATTERN},
     )
     questions = fields.List(
-        fields.Nested(QuestionCreateSchema), required=True, validate=validate.Length(min=1, max=100)
+        QuestionCreateField(), required=True, validate=validate.Length(min=1, max=100)
     )
     allow_late_join = JsonBoolean(
         load_default=True,
@@ -173,9 +331,33 @@ class HostChoiceSchema(ChoiceSchema):
     correct = fields.Boolean(attribute="is_correct")
 
 
+class ShownChoices(fields.List):
+    """A question's choices as players see them: an `order` question's items shuffled (the
+    same way every time), never in the right order."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is not None and obj.type == QuestionType.ORDER:
+            by_id = {c.id: c for c in value}
+            value = [by_id[i] for i in shown_order(obj.id, [c.id for c in value])]
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class QuestionSchema(Schema):
     question_id = fields.Integer(attribute="id")
     position = fields.Integer()
+    type = fields.String(
+        metadata={
+            "enum": [t.value for t in QuestionType],
+            "description": "what an answer carries: `choice_id` (single, true_false, poll), "
+            "`choice_ids` (multi: the picks; order: every item in order) or `text` "
+            "(type_answer)",
+        }
+    )
+    partial_credit = fields.Boolean(
+        attribute="partial",
+        data_key="partial",
+        metadata={"description": "multi: a share of the points for some right picks"},
+    )
     text = fields.String()
     time_limit_s = fields.Integer()
     points = fields.Integer()
@@ -192,11 +374,23 @@ class QuestionSchema(Schema):
             "description": "the host voided it: it earns nothing and counts for no streak",
         },
     )
-    choices = fields.List(fields.Nested(ChoiceSchema))
+    choices: fields.Field = ShownChoices(
+        fields.Nested(ChoiceSchema),
+        metadata={"description": "none for type_answer; for order, the items shuffled"},
+    )
 
 
 class HostQuestionSchema(QuestionSchema):
-    choices = fields.List(fields.Nested(HostChoiceSchema))
+    choices = fields.List(
+        fields.Nested(HostChoiceSchema),
+        metadata={"description": "in position order: for order, the right order"},
+    )
+    accepted_answers = fields.List(
+        fields.String(), metadata={"description": "type_answer: the answers taken as right"}
+    )
+    max_typos = fields.Integer()
+    ignore_accents = fields.Boolean()
+    ignore_trailing_period = fields.Boolean()
 
 
 class QuizSchema(Schema):
@@ -329,9 +523,33 @@ class CorrectionSchema(Schema):
 class ChoiceStatsSchema(Schema):
     choice_id = fields.Integer()
     text = fields.String()
-    correct = fields.Boolean()
-    count = fields.Integer(metadata={"description": "answers with this choice"})
+    correct = fields.Boolean(allow_none=True, metadata={"description": "null for a poll"})
+    count = fields.Integer(
+        metadata={
+            "description": "answers that picked it; for order, answers that put it in its "
+            "right place"
+        }
+    )
     percent = fields.Float(metadata={"description": "share of the answers, 0-100"})
+
+
+class TypedStatsSchema(Schema):
+    text = fields.String(metadata={"description": "a spelling as compared (normalised)"})
+    count = fields.Integer()
+    percent = fields.Float(metadata={"description": "share of the answers, 0-100"})
+    accepted = fields.Boolean(metadata={"description": "it matched an accepted answer"})
+
+
+class OrderStatsSchema(Schema):
+    choice_ids = fields.List(fields.Integer(), metadata={"description": "an order sent"})
+    count = fields.Integer()
+    percent = fields.Float(metadata={"description": "share of the answers, 0-100"})
+    correct = fields.Boolean()
+
+
+class RestStatsSchema(Schema):
+    count = fields.Integer(metadata={"description": "answers beyond the ten listed"})
+    distinct = fields.Integer(metadata={"description": "different values among them"})
 
 
 class ResponseTimesSchema(Schema):
@@ -347,11 +565,37 @@ class FastestCorrectSchema(Schema):
 
 class QuestionStatsSchema(Schema):
     question_id = fields.Integer()
+    type = fields.String(metadata={"enum": [t.value for t in QuestionType]})
     participants = fields.Integer(metadata={"description": "players in the quiz"})
     answered = fields.Integer(metadata={"description": "players who answered in time"})
-    correct = fields.Integer(metadata={"description": "of them, how many chose right"})
-    percent_correct = fields.Float(metadata={"description": "correct / answered, 0-100"})
+    correct = fields.Integer(
+        allow_none=True,
+        metadata={"description": "of them, how many were fully right (null for a poll)"},
+    )
+    percent_correct = fields.Float(
+        allow_none=True, metadata={"description": "correct / answered, 0-100 (null for a poll)"}
+    )
     choices = fields.List(fields.Nested(ChoiceStatsSchema))
+    accepted_answers = fields.List(
+        fields.String(), metadata={"description": "type_answer: the answers taken as right"}
+    )
+    typed = fields.List(
+        fields.Nested(TypedStatsSchema),
+        metadata={"description": "type_answer: the ten most typed spellings, most first"},
+    )
+    other_typed = fields.Nested(
+        RestStatsSchema, metadata={"description": "type_answer: the other spellings together"}
+    )
+    correct_order = fields.List(
+        fields.Integer(), metadata={"description": "order: the choice ids in the right order"}
+    )
+    orders = fields.List(
+        fields.Nested(OrderStatsSchema),
+        metadata={"description": "order: the ten most sent orders, most first"},
+    )
+    other_orders = fields.Nested(
+        RestStatsSchema, metadata={"description": "order: the other orders together"}
+    )
     response_ms = fields.Nested(
         ResponseTimesSchema,
         metadata={"description": "receipt time minus open time, over every answer"},
@@ -411,9 +655,16 @@ class QuestionResultSchema(Schema):
         },
     )
     choice_id = fields.Integer(allow_none=True)
+    choice_ids = fields.List(
+        fields.Integer(), allow_none=True, metadata={"description": "multi and order: as sent"}
+    )
+    text = fields.String(allow_none=True, metadata={"description": "type_answer: as typed"})
     correct = fields.Boolean(
         allow_none=True,
-        metadata={"description": "right and in time; null until scored, or with no answer"},
+        metadata={
+            "description": "fully right and in time; null until scored, with no answer, or "
+            "for a poll"
+        },
     )
     points = fields.Integer(
         allow_none=True, metadata={"description": "streak bonus included; null until scored"}
@@ -443,8 +694,39 @@ class MyResultsSchema(Schema):
 
 
 class AnswerSubmitSchema(Schema):
+    """One of `choice_id`, `choice_ids` or `text`, as the question's type wants: the body
+    is checked against the question once it is known (web/api/answers.py)."""
+
     question_id = fields.Integer(required=True, strict=True)
-    choice_id = fields.Integer(required=True, strict=True)
+    choice_id = fields.Integer(
+        strict=True, metadata={"description": "single, true_false and poll questions"}
+    )
+    choice_ids = fields.List(
+        fields.Integer(strict=True),
+        validate=validate.Length(min=1, max=6),
+        metadata={
+            "description": "multi: the choices picked; order: every item, in the chosen order"
+        },
+    )
+    text = fields.String(
+        validate=[validate.Length(min=1, max=MAX_TEXT_LENGTH), not_blank, one_line],
+        metadata={
+            "description": f"type_answer: what the player typed (at most {MAX_TEXT_LENGTH} "
+            "characters)",
+            "pattern": ONE_LINE_PATTERN,
+        },
+    )
+
+    @validates_schema
+    def one_response(self, data: dict[str, Any], **_: Any) -> None:
+        given = [name for name in RESPONSE_FIELDS if name in data]
+        if len(given) != 1:
+            raise ValidationError(
+                "Send exactly one of choice_id, choice_ids or text, as the question's type wants."
+            )
+
+
+RESPONSE_FIELDS = tuple(shape.value for shape in Shape)
 
 
 class TaskAcceptedSchema(Schema):
@@ -455,7 +737,12 @@ class TaskAcceptedSchema(Schema):
 class TaskResultSchema(Schema):
     answer_id = fields.Integer()
     question_id = fields.Integer()
-    correct = fields.Boolean()
+    correct = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "fully right (a partly right multi answer is false); null for a poll"
+        },
+    )
     points = fields.Integer()
     total_score = fields.Integer(metadata={"description": "the participant's total after it"})
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from shared.quiz.batch_scoring import EarlierAnswer, earlier_results
 from shared.quiz.corrections import GivenAnswer, KeyedQuestion, recompute
+from shared.quiz.question_types import QuestionType, Response, answer_key, judge
 from shared.quiz.scoring import (
     Policy,
     QuestionWindow,
@@ -24,12 +25,15 @@ CHOICES = 3  # choice ids of question q: 10q, 10q + 1, 10q + 2
 def question(qid: int, right: set[int], voided: bool = False, time_limit_s: int = 20):
     opened = START + timedelta(minutes=qid)
     window = QuestionWindow(1000, time_limit_s, opened, opened + timedelta(seconds=time_limit_s))
-    return KeyedQuestion(qid, window, frozenset(10 * qid + c for c in right), voided)
+    key = answer_key(QuestionType.SINGLE, [(10 * qid + c, c in right) for c in range(CHOICES)])
+    return KeyedQuestion(qid, window, key, voided)
 
 
 def answer(aid: int, pid: int, qid: int, choice: int, after_s: float) -> GivenAnswer:
     opened = START + timedelta(minutes=qid)
-    return GivenAnswer(aid, pid, qid, 10 * qid + choice, opened + timedelta(seconds=after_s))
+    return GivenAnswer(
+        aid, pid, qid, Response(choice_id=10 * qid + choice), opened + timedelta(seconds=after_s)
+    )
 
 
 def test_a_streak_runs_over_the_questions_in_opening_order():
@@ -64,7 +68,9 @@ def test_the_policy_options_turn_speed_and_streak_points_off():
 
 def test_an_answer_waiting_for_a_worker_counts_for_the_streak_but_gets_no_points_here():
     opened = [question(1, {0}), question(2, {0})]
-    waiting = GivenAnswer(1, 7, 1, 10, START + timedelta(minutes=1, seconds=0.2), scored=False)
+    waiting = GivenAnswer(
+        1, 7, 1, Response(choice_id=10), START + timedelta(minutes=1, seconds=0.2), scored=False
+    )
     new = recompute(opened, [waiting, answer(2, 7, 2, 0, 0.2)], Policy())
     assert 1 not in new.answers
     assert new.answers[2].streak_bonus == 100
@@ -84,22 +90,25 @@ def live_scores(opened, answers, policy):
             points=q.window.points,
             time_limit_s=q.window.time_limit_s,
             voided_at=START if q.voided else None,
+            type=q.key.type,
         )
         for q in opened
     ]
     by_id = {q.question_id: q for q in opened}
+    keys = {q.question_id: q.key for q in opened}
     stored = {}
     for a in answers:
-        right = a.choice_id in by_id[a.question_id].correct_choice_ids
-        stored.setdefault(a.participant_id, {})[a.question_id] = EarlierAnswer(right, a.received_at)
+        stored.setdefault(a.participant_id, {})[a.question_id] = EarlierAnswer(
+            a.response, a.received_at
+        )
     points = {}
     for a in reversed(answers):  # any order: each score depends on stored answers only
         q = by_id[a.question_id]
-        right = a.choice_id in q.correct_choice_ids
+        right = judge(q.key, a.response)
         if q.voided:
-            points[a.answer_id] = score_voided(right).points
+            points[a.answer_id] = score_voided(right.correct).points
         else:
-            earlier = earlier_results(rows, stored[a.participant_id], q.window.opened_at)
+            earlier = earlier_results(rows, stored[a.participant_id], q.window.opened_at, keys)
             points[a.answer_id] = compute_score(
                 q.window, right, a.received_at, earlier, policy
             ).points

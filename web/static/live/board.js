@@ -109,6 +109,7 @@
   function showQuestion(question) {
     $("question-heading").textContent = heading(question);
     $("question-text").textContent = question.text;
+    $("question-kind").textContent = KINDS[question.type] || "";
     $("question-choices").replaceChildren(
       ...question.choices.map((choice, i) => el("li", `tile tile-${i % 4}`, choice.text))
     );
@@ -130,23 +131,27 @@
     counter = setInterval(count, 1000);
   }
 
+  // what players do, shown under the question (single choice needs no words)
+  const KINDS = {
+    true_false: "True or false?",
+    multi: "Pick every answer that applies.",
+    type_answer: "Type the answer on your phone.",
+    order: "Put these in order on your phone.",
+    poll: "Poll: no wrong answer.",
+  };
+
   async function showReveal(question) {
     $("reveal-heading").textContent = `${heading(question)}: the answers`;
     $("reveal-text").textContent = question.text;
+    $("reveal-key").textContent = "";
     $("reveal-distribution").replaceChildren();
     $("reveal-summary").textContent = "";
     try {
       const stats = await Live.api("GET", `${quizPath}/questions/${question.question_id}/stats`);
-      $("reveal-distribution").replaceChildren(
-        ...stats.choices.map((choice) => {
-          const li = el("li", choice.correct ? "bar correct" : "bar");
-          li.style.setProperty("--share", `${choice.percent}%`);
-          li.textContent = `${choice.correct ? "✓ " : ""}${choice.text}: ${choice.count} (${choice.percent}%)`;
-          return li;
-        })
-      );
-      $("reveal-summary").textContent =
-        `${stats.correct} of ${stats.answered} answers right (${stats.percent_correct}%).`;
+      const reveal = Live.revealOf(stats);
+      $("reveal-key").textContent = reveal.key;
+      $("reveal-distribution").replaceChildren(...reveal.bars);
+      $("reveal-summary").textContent = reveal.summary;
     } catch (e) {
       $("reveal-summary").textContent = e.message;
     }

@@ -101,5 +101,47 @@ const Live = (() => {
     return node;
   }
 
-  return { api, stream, serverNow, phaseOf, timeLeft, ordinal, movement, element };
+  function bar(text, percent, right) {
+    const li = element("li", right ? "bar correct" : "bar", `${right ? "✓ " : ""}${text}`);
+    li.style.setProperty("--share", `${percent}%`);
+    return li;
+  }
+
+  /* A closed question's reveal from its statistics, for the board and the host alike:
+     `key` (the accepted answers, or the right order), `bars` (list items: each choice's
+     share with the right ones ticked, the typed spellings, each item placed right, or a
+     poll's votes) and a one-line `summary`. */
+  function revealOf(stats) {
+    const count = (part) => `${part.count} (${part.percent}%)`;
+    const summary =
+      stats.type === "poll"
+        ? `${stats.answered} of ${stats.participants} players voted.`
+        : `${stats.correct} of ${stats.answered} answers right (${stats.percent_correct}%).`;
+    if (stats.type === "type_answer") {
+      const rest = stats.other_typed.count
+        ? [element("li", "muted", `and ${stats.other_typed.count} more in ${stats.other_typed.distinct} other spellings`)]
+        : [];
+      return {
+        key: `Accepted: ${stats.accepted_answers.join(", ")}`,
+        bars: [...stats.typed.map((t) => bar(`${t.text}: ${count(t)}`, t.percent, t.accepted)), ...rest],
+        summary,
+      };
+    }
+    if (stats.type === "order") {
+      const items = new Map(stats.choices.map((c) => [c.choice_id, c]));
+      const right = stats.correct_order.map((id) => items.get(id));
+      return {
+        key: `The right order: ${right.map((item, i) => `${i + 1}. ${item.text}`).join("  ")}`,
+        bars: right.map((item, i) => bar(`${i + 1}. ${item.text}: ${count(item)} in place`, item.percent, true)),
+        summary,
+      };
+    }
+    return {
+      key: "",
+      bars: stats.choices.map((c) => bar(`${c.text}: ${count(c)}`, c.percent, c.correct)),
+      summary,
+    };
+  }
+
+  return { api, stream, serverNow, phaseOf, timeLeft, ordinal, movement, element, revealOf };
 })();

@@ -49,26 +49,55 @@
 
   /* --- creating a quiz ------------------------------------------------------------- */
 
+  /* Show the fields of the editor's question type only (`data-types` says whose they are). */
+  function showTypeFields(editor) {
+    const type = editor.querySelector('select[name="type"]').value;
+    for (const part of editor.querySelectorAll(".for-type")) {
+      part.hidden = !part.dataset.types.split(" ").includes(type);
+    }
+  }
+
   function addQuestion() {
     const editor = $("question-template").content.firstElementChild.cloneNode(true);
     const n = $("questions-editor").children.length + 1;
     editor.querySelector("legend").textContent = `Question ${n}`;
+    editor.querySelector('select[name="type"]').addEventListener("change", () => showTypeFields(editor));
+    showTypeFields(editor);
     $("questions-editor").appendChild(editor);
+  }
+
+  /* One editor as the create body's question of its type (web/api/schemas.py). */
+  function questionFromEditor(editor) {
+    const field = (name) => editor.querySelector(`[name="${name}"]`);
+    const type = field("type").value;
+    const question = {
+      type,
+      text: field("text").value.trim(),
+      time_limit_s: Number(field("time_limit_s").value),
+    };
+    const rows = [...editor.querySelectorAll(".choice-row")]
+      .map((row) => ({ text: row.querySelector('input[name="choice"]').value.trim(), right: row.querySelector('input[name="right"]').checked }))
+      .filter((choice) => choice.text);
+    if (type === "single" || type === "multi") {
+      question.choices = rows.map((c) => ({ text: c.text, correct: c.right }));
+    } else if (type === "order" || type === "poll") {
+      question.choices = rows.map((c) => ({ text: c.text }));
+    }
+    if (type === "multi") question.partial = field("partial").checked;
+    if (type === "true_false") question.correct = field("statement").value === "true";
+    if (type === "type_answer") {
+      question.accepted_answers = field("accepted").value.split("\n").map((a) => a.trim()).filter(Boolean);
+      question.max_typos = Number(field("max_typos").value);
+      question.ignore_accents = field("ignore_accents").checked;
+      question.ignore_trailing_period = field("ignore_trailing_period").checked;
+    }
+    return question;
   }
 
   function quizFromForm() {
     const pasted = $("quiz-json").value.trim();
     if (pasted) return JSON.parse(pasted);
-    const questions = [...$("questions-editor").children].map((editor) => {
-      const choices = [...editor.querySelectorAll('input[name="choice"]')]
-        .map((input, i) => ({ text: input.value.trim(), correct: i === 0 }))
-        .filter((choice) => choice.text);
-      return {
-        text: editor.querySelector('input[name="text"]').value.trim(),
-        time_limit_s: Number(editor.querySelector('input[name="time_limit_s"]').value),
-        choices,
-      };
-    });
+    const questions = [...$("questions-editor").children].map(questionFromEditor);
     return { title: $("quiz-title-input").value.trim(), questions };
   }
 
@@ -145,22 +174,18 @@
     revealed = question.question_id;
     const list = $("distribution");
     list.replaceChildren();
+    $("reveal-key").textContent = "";
     $("reveal-summary").textContent = "";
     try {
       const stats = await Live.api("GET", `/quizzes/${code}/questions/${question.question_id}/stats`);
-      for (const choice of stats.choices) {
-        const li = document.createElement("li");
-        li.className = choice.correct ? "bar correct" : "bar";
-        li.style.setProperty("--share", `${choice.percent}%`);
-        li.textContent = `${choice.correct ? "✓ " : ""}${choice.text}: ${choice.count} (${choice.percent}%)`;
-        list.appendChild(li);
-      }
+      const reveal = Live.revealOf(stats);
+      $("reveal-key").textContent = reveal.key;
+      list.replaceChildren(...reveal.bars);
       const fastest = stats.fastest_correct
         ? ` Fastest right answer: ${stats.fastest_correct.display_name} ` +
           `(${(stats.fastest_correct.response_ms / 1000).toFixed(1)} s).`
         : "";
-      $("reveal-summary").textContent =
-        `${stats.correct} of ${stats.answered} answers right (${stats.percent_correct}%).${fastest}`;
+      $("reveal-summary").textContent = `${reveal.summary}${fastest}`;
     } catch (e) {
       $("reveal-summary").textContent = e.message;
       revealed = null;

@@ -150,27 +150,135 @@
     $("answer-status").dataset.outcome = "";
     const heading = $("question-heading");
     heading.textContent = `Question ${question.position}: ${question.text}`;
-    $("choices").replaceChildren(
-      ...question.choices.map((choice) => {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "choice";
-        button.textContent = choice.text;
-        button.dataset.choiceId = String(choice.choice_id);
-        button.addEventListener("click", () => answer(question, choice, button));
-        return button;
-      })
-    );
+    $("choices").dataset.type = question.type || "single";
+    $("choices").replaceChildren(...controlsFor(question));
     const answered = player.answered[question.question_id];
-    if (answered) {
-      lock(answered);
+    if (answered !== undefined) {
+      lock(asResponse(answered));
       say("Answer received. The result comes when the question closes.");
     } else {
-      say("");
+      say(HINTS[question.type] || "");
     }
     heading.focus();
     countdown(question);
     if (!standingShown) showScoreBefore(question); // a reload in the middle of a question
+  }
+
+  const HINTS = {
+    multi: "Tap every answer that applies, then send.",
+    order: "Tap the items in order, first to last, then send.",
+    type_answer: "Type your answer and press Go.",
+    poll: "There is no wrong answer: tap your choice.",
+  };
+
+  // an answer kept by an older page was a choice id
+  const asResponse = (kept) => (typeof kept === "number" ? { choice_id: kept } : kept);
+
+  /* The controls of a question's type: a button per choice (single, true/false, poll),
+     buttons to tick and a send button (multi), items to tap in order (order), or a text
+     field whose keyboard says "Go" (type_answer). */
+  function controlsFor(question) {
+    const type = question.type || "single";
+    if (type === "type_answer") return [typedAnswer(question)];
+    if (type === "multi") return pickSeveral(question);
+    if (type === "order") return putInOrder(question);
+    return question.choices.map((choice) =>
+      choiceButton(choice, () => answer(question, { choice_id: choice.choice_id }))
+    );
+  }
+
+  function choiceButton(choice, onClick) {
+    const button = Live.element("button", "choice", choice.text);
+    button.type = "button";
+    button.dataset.choiceId = String(choice.choice_id);
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  function sendButton(text) {
+    const button = Live.element("button", "send", text);
+    button.type = "button";
+    button.disabled = true;
+    return button;
+  }
+
+  function pickSeveral(question) {
+    const picked = new Set();
+    const send = sendButton("Send my answer");
+    const buttons = question.choices.map((choice) => {
+      const button = choiceButton(choice, () => {
+        if (picked.has(choice.choice_id)) picked.delete(choice.choice_id);
+        else picked.add(choice.choice_id);
+        button.setAttribute("aria-pressed", String(picked.has(choice.choice_id)));
+        send.disabled = picked.size === 0;
+      });
+      button.setAttribute("aria-pressed", "false");
+      return button;
+    });
+    send.addEventListener("click", () => answer(question, { choice_ids: [...picked] }));
+    return [...buttons, send];
+  }
+
+  function putInOrder(question) {
+    const order = [];
+    const chosen = Live.element("ol", "chosen-order");
+    chosen.setAttribute("aria-label", "Your order");
+    const send = sendButton("Send this order");
+    const reset = Live.element("button", "secondary reset", "Start again");
+    reset.type = "button";
+    const buttons = question.choices.map((choice) => {
+      const button = choiceButton(choice, () => {
+        if (order.includes(choice.choice_id)) return;
+        order.push(choice.choice_id);
+        button.disabled = true;
+        button.dataset.place = String(order.length);
+        chosen.append(Live.element("li", "", choice.text));
+        send.disabled = order.length !== question.choices.length;
+      });
+      return button;
+    });
+    reset.addEventListener("click", () => {
+      order.length = 0;
+      chosen.replaceChildren();
+      send.disabled = true;
+      for (const button of buttons) {
+        button.disabled = false;
+        delete button.dataset.place;
+      }
+    });
+    send.addEventListener("click", () => answer(question, { choice_ids: [...order] }));
+    return [...buttons, chosen, reset, send];
+  }
+
+  function typedAnswer(question) {
+    const form = Live.element("form", "typed-answer");
+    form.noValidate = true;
+    const label = Live.element("label", "", "Your answer");
+    label.htmlFor = "typed-text";
+    const input = Live.element("input");
+    Object.assign(input, {
+      id: "typed-text",
+      type: "text",
+      maxLength: 100,
+      autocomplete: "off",
+      spellcheck: false,
+      enterKeyHint: "go",
+    });
+    input.setAttribute("autocapitalize", "none");
+    const send = Live.element("button", "send", "Go");
+    send.type = "submit";
+    form.append(label, input, send);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (!text) {
+        say("Type an answer first.");
+        input.focus();
+        return;
+      }
+      answer(question, { text });
+    });
+    return form;
   }
 
   /* The score as it stood when this question opened: the points of the questions closed. */
@@ -202,27 +310,37 @@
     timer = setInterval(tick, 500);
   }
 
-  function lock(chosenId) {
-    for (const button of $("choices").querySelectorAll("button")) {
-      button.disabled = true;
-      if (chosenId !== null && button.dataset.choiceId === String(chosenId)) {
-        button.setAttribute("aria-pressed", "true");
+  /* Freeze the controls on the answer sent (`null`: time is up, nothing was sent). */
+  function lock(response) {
+    const picked = new Set(response ? response.choice_ids || [response.choice_id] : []);
+    for (const control of $("choices").querySelectorAll("button, input")) {
+      control.disabled = true;
+      if (control.dataset.choiceId && picked.has(Number(control.dataset.choiceId))) {
+        control.setAttribute("aria-pressed", "true");
       }
+    }
+    const input = $("typed-text");
+    if (input && response && response.text !== undefined) input.value = response.text;
+  }
+
+  function unlock() {
+    for (const control of $("choices").querySelectorAll("button, input")) {
+      if (!control.dataset.place) control.disabled = false;
     }
   }
 
-  async function answer(question, choice, button) {
-    lock(choice.choice_id);
+  async function answer(question, response) {
+    lock(response);
     say("Sending your answer…");
     try {
       await Live.api("POST", `${playerPath()}/answers`, {
-        body: { question_id: question.question_id, choice_id: choice.choice_id },
+        body: Object.assign({ question_id: question.question_id }, response),
         headers: Object.assign(asPlayer(), {
           // a retried click is the same answer, never a second one
           "Idempotency-Key": `question-${question.question_id}`,
         }),
       });
-      player.answered[question.question_id] = choice.choice_id;
+      player.answered[question.question_id] = response;
       save();
       say("Answer received. The result comes when the question closes.");
     } catch (e) {
@@ -232,20 +350,30 @@
         say(`${e.message}. Leave and join again.`);
       } else {
         say(`Could not send the answer (${e.message}). Try again.`);
-        for (const b of $("choices").querySelectorAll("button")) b.disabled = false;
-        button.removeAttribute("aria-pressed");
+        unlock();
       }
     }
   }
 
-  function resultText(result) {
-    if (!result || !result.answered) return "No answer this time: 0 points.";
+  function resultText(question, result) {
+    const poll = question.type === "poll";
+    if (!result || !result.answered) return poll ? "You did not vote this time." : "No answer this time: 0 points.";
     if (result.state === "rejected") return "Your answer was not counted.";
+    if (poll) return "Thanks for voting! Polls earn no points and keep your streak.";
+    const typed = result.text ? `You typed “${result.text}”. ` : "";
+    if (typed && !result.correct) return `${typed}Not accepted this time: 0 points.`;
     if (result.correct) {
       const streak = result.streak > 1 ? ` Streak of ${result.streak} (+${result.streak_bonus} bonus).` : "";
-      return `Correct! +${result.points} points.${streak}`;
+      return `${typed}Correct! +${result.points} points.${streak}`;
     }
+    if (result.points > 0) return `Partly right: +${result.points} points.`;
     return "Not this time: 0 points.";
+  }
+
+  function outcomeOf(question, result) {
+    if (question.type === "poll") return "poll";
+    if (result && result.correct) return "right";
+    return result && result.points > 0 ? "partly" : "wrong";
   }
 
   /* The result of a closed question, from the player's own results: scoring may finish a
@@ -272,8 +400,8 @@
         continue;
       }
       if (resultFor !== question.question_id) return;
-      say(resultText(result));
-      $("answer-status").dataset.outcome = result && result.correct ? "right" : "wrong";
+      say(resultText(question, result));
+      $("answer-status").dataset.outcome = outcomeOf(question, result);
       $("my-score").textContent = String(results.score);
       return;
     }
