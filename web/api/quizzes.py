@@ -78,7 +78,9 @@ class Quizzes(MethodView):
         """Create a quiz
 
         Answers with the quiz, its join code (`quiz_id`) and the ids of its questions and
-        choices. Only this response shows which choices are correct.
+        choices. Each question is one of six types (`type`, default `single`), each with
+        its own body. Only the host's calls (this one, `next`, `finish`, …) show which
+        choices are correct and a typed question's accepted answers.
         """
         session = get_session()
         quiz = quizzes.create_quiz(session, quiz_spec(body))
@@ -95,7 +97,9 @@ class QuizById(MethodView):
     def get(self, quiz_id: str) -> Quiz:
         """Read a quiz
 
-        The join code is case-insensitive. Correct choices are never shown here.
+        The join code is case-insensitive. Correct choices and accepted answers are never
+        shown here, and an `order` question's items come shuffled (the same way on every
+        read).
         """
         return quizzes.get_quiz(get_session(), quiz_id)
 
