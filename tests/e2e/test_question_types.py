@@ -93,6 +93,11 @@ def test_every_question_type_from_the_console_to_the_phone_and_the_board(stack, 
         for name, page in (("board", board), ("player", ann)):
             page.screenshot(path=str(Path(SCREENSHOTS) / f"type-{screenshot}-{name}.png"))
 
+    def shot(moment: str) -> None:
+        """The phone mid-question, its controls in use."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        ann.screenshot(path=str(Path(SCREENSHOTS) / f"type-{moment}-phone.png"))
+
     def go_on() -> None:
         host.get_by_role("button", name=re.compile("Next question|Show the podium")).click()
 
@@ -126,6 +131,7 @@ def test_every_question_type_from_the_console_to_the_phone_and_the_board(stack, 
     expect(ann.get_by_role("button", name="bring", exact=True)).to_have_attribute(
         "aria-pressed", "false"
     )
+    shot("multi")
     send.click()
     received()
     reveal(3, "multi")
@@ -139,6 +145,7 @@ def test_every_question_type_from_the_console_to_the_phone_and_the_board(stack, 
     field = ann.get_by_label("Your answer")
     expect(field).to_have_attribute("enterkeyhint", "go")
     field.fill("Brougt")
+    shot("type-answer")
     field.press("Enter")
     received()
     reveal(4, "type-answer")
@@ -157,6 +164,7 @@ def test_every_question_type_from_the_console_to_the_phone_and_the_board(stack, 
     for item in ("sing", "sang", "sung"):
         ann.locator("#choices .choice", has_text=re.compile(rf"^{item}$")).click()
     expect(ann.locator(".chosen-order li")).to_have_text(["sing", "sang", "sung"])
+    shot("order")
     order_send.click()
     received()
     reveal(5, "order")
