@@ -10,22 +10,42 @@ from sqlalchemy import Connection, text
 
 from shared.quiz.question_types import AnswerKey, Response, answer_key
 
-# every choice of each question in position order, with whether it is correct
+# A question's key from `questions q` and its `choices c` (joined, grouped by q.id):
+# every choice in position order, with whether it is correct and its text. Other queries
+# that read questions put these columns beside their own (shared/quiz/batch_scoring.py).
+KEY_COLUMNS = """
+    q.type, q.partial, q.accepted_answers, q.max_typos, q.ignore_accents,
+    q.ignore_trailing_period,
+    coalesce(array_agg(c.id ORDER BY c.position) FILTER (WHERE c.id IS NOT NULL),
+             '{}') AS choice_ids,
+    coalesce(array_agg(c.is_correct ORDER BY c.position) FILTER (WHERE c.id IS NOT NULL),
+             '{}') AS correct,
+    coalesce(array_agg(c.text ORDER BY c.position) FILTER (WHERE c.id IS NOT NULL),
+             '{}') AS texts
+"""
+QUESTIONS_WITH_CHOICES = "FROM questions q LEFT JOIN choices c ON c.question_id = q.id"
+
 _KEYS = text(
-    """
-    SELECT q.id, q.type, q.partial, q.accepted_answers, q.max_typos, q.ignore_accents,
-           q.ignore_trailing_period,
-           coalesce(array_agg(c.id ORDER BY c.position) FILTER (WHERE c.id IS NOT NULL),
-                    '{}') AS choice_ids,
-           coalesce(array_agg(c.is_correct ORDER BY c.position) FILTER (WHERE c.id IS NOT NULL),
-                    '{}') AS correct,
-           coalesce(array_agg(c.text ORDER BY c.position) FILTER (WHERE c.id IS NOT NULL),
-                    '{}') AS texts
-    FROM questions q LEFT JOIN choices c ON c.question_id = q.id
+    f"""
+    SELECT q.id, {KEY_COLUMNS} {QUESTIONS_WITH_CHOICES}
     WHERE q.id = ANY(CAST(:ids AS bigint[]))
     GROUP BY q.id
     """
 )
+
+
+def key_of_row(row: Any) -> AnswerKey:
+    """The key of a row with KEY_COLUMNS."""
+    return answer_key(
+        row.type,
+        list(zip(row.choice_ids, row.correct, strict=True)),
+        choice_texts=row.texts,
+        partial=row.partial,
+        accepted_answers=row.accepted_answers,
+        max_typos=row.max_typos,
+        ignore_accents=row.ignore_accents,
+        ignore_trailing_period=row.ignore_trailing_period,
+    )
 
 
 def load_answer_keys(conn: Connection, question_ids: Iterable[int]) -> dict[int, AnswerKey]:
@@ -33,19 +53,7 @@ def load_answer_keys(conn: Connection, question_ids: Iterable[int]) -> dict[int,
     ids = sorted(set(question_ids))
     if not ids:
         return {}
-    return {
-        row.id: answer_key(
-            row.type,
-            list(zip(row.choice_ids, row.correct, strict=True)),
-            choice_texts=row.texts,
-            partial=row.partial,
-            accepted_answers=row.accepted_answers,
-            max_typos=row.max_typos,
-            ignore_accents=row.ignore_accents,
-            ignore_trailing_period=row.ignore_trailing_period,
-        )
-        for row in conn.execute(_KEYS, {"ids": ids})
-    }
+    return {row.id: key_of_row(row) for row in conn.execute(_KEYS, {"ids": ids})}
 
 
 def key_of(question: Any) -> AnswerKey:

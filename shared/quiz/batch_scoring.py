@@ -28,7 +28,12 @@ from shared.errors import NotFound
 from shared.events import LEADERBOARD_QUEUE, leaderboard_update
 from shared.models import Answer, AnswerState, Participant, Question, Quiz, table_of
 from shared.quiz import scoring
-from shared.quiz.answer_keys import load_answer_keys, response_of
+from shared.quiz.answer_keys import (
+    KEY_COLUMNS,
+    QUESTIONS_WITH_CHOICES,
+    key_of_row,
+    response_of,
+)
 from shared.quiz.outbox import add_events
 from shared.quiz.question_types import (
     AnswerKey,
@@ -90,8 +95,7 @@ def score_answers(
     _hold_quizzes(conn, ids)
     rows = _lock(conn, ids)
     waiting = [row for row in rows if row.state == AnswerState.ACCEPTED]
-    opened = _opened_questions(conn, (r.quiz_id for r in waiting))
-    keys = load_answer_keys(conn, (q.id for quiz in opened.values() for q in quiz))
+    opened, keys = _opened_questions(conn, (r.quiz_id for r in waiting))
     poison = set(set_aside)
     rejected: dict[int, str] = {}
     to_score = []
@@ -222,32 +226,32 @@ def _reject(conn: Connection, reasons: Mapping[int, str], now: datetime) -> list
     return list(rows)
 
 
-def _opened_questions(conn: Connection, quiz_ids: Iterable[int]) -> dict[int, list[Any]]:
-    """Each quiz's opened questions, in the order they opened."""
+# the batch's quizzes' opened questions, in the order they opened, with their keys
+_OPENED = text(
+    f"""
+    SELECT q.id, q.quiz_id, q.points, q.time_limit_s, q.opened_at, q.closed_at, q.voided_at,
+           {KEY_COLUMNS} {QUESTIONS_WITH_CHOICES}
+    WHERE q.quiz_id = ANY(CAST(:quiz_ids AS bigint[])) AND q.opened_at IS NOT NULL
+    GROUP BY q.id
+    ORDER BY q.opened_at
+    """
+)
+
+
+def _opened_questions(
+    conn: Connection, quiz_ids: Iterable[int]
+) -> tuple[dict[int, list[Any]], dict[int, AnswerKey]]:
+    """Each quiz's opened questions, in the order they opened, and their keys by question
+    id: one query."""
     by_quiz: dict[int, list[Any]] = defaultdict(list)
-    quiz_ids = sorted(set(quiz_ids))
-    if not quiz_ids:
-        return by_quiz
-    rows = conn.execute(
-        select(
-            question_table.c.id,
-            question_table.c.quiz_id,
-            question_table.c.points,
-            question_table.c.time_limit_s,
-            question_table.c.opened_at,
-            question_table.c.closed_at,
-            question_table.c.voided_at,
-            question_table.c.type,
-        )
-        .where(
-            question_table.c.quiz_id.in_(quiz_ids),
-            question_table.c.opened_at.is_not(None),
-        )
-        .order_by(question_table.c.opened_at)
-    )
-    for row in rows:
+    keys: dict[int, AnswerKey] = {}
+    ids = sorted(set(quiz_ids))
+    if not ids:
+        return by_quiz, keys
+    for row in conn.execute(_OPENED, {"quiz_ids": ids}):
         by_quiz[row.quiz_id].append(row)
-    return by_quiz
+        keys[row.id] = key_of_row(row)
+    return by_quiz, keys
 
 
 def _stored_answers(

@@ -107,23 +107,26 @@ def recompute(
         total = 0
         for question in opened:
             given = theirs.get(question.question_id)
-            verdict = judge(question.key, given.response) if given is not None else None
-            if given is not None and verdict is not None and given.scored:
-                score = (
-                    score_voided(verdict.correct)
-                    if question.voided
-                    else compute_score(question.window, verdict, given.received_at, earlier, policy)
+            right_in_time = False
+            if given is not None:
+                verdict = judge(question.key, given.response)
+                right_in_time = answer_counts_correct(
+                    question.window, verdict.correct, given.received_at
                 )
-                total += score.points
-                out.answers[given.answer_id] = Rescored(
-                    score.correct, score.points, score.streak_bonus, total
-                )
+                if given.scored:
+                    score = (
+                        score_voided(verdict.correct)
+                        if question.voided
+                        else compute_score(
+                            question.window, verdict, given.received_at, earlier, policy
+                        )
+                    )
+                    total += score.points
+                    out.answers[given.answer_id] = Rescored(
+                        score.correct, score.points, score.streak_bonus, total
+                    )
             if counts_for_streaks(question.key.type, question.voided):
-                earlier.append(
-                    given is not None
-                    and verdict is not None
-                    and answer_counts_correct(question.window, verdict.correct, given.received_at)
-                )
+                earlier.append(right_in_time)
         out.totals[participant_id] = total
     return out
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared.models import Choice, Question
+from shared.models import Question
 from shared.quiz.answer_keys import load_answer_keys, response_of
 from shared.quiz.question_types import AnswerKey, QuestionType, judge
 from shared.quiz.scoring import QuestionWindow, answer_counts_correct, counts_for_streaks
@@ -160,12 +160,13 @@ def _question_row(row: Any, known: QuizKeys) -> dict[str, Any]:
 
 def _quiz_keys(session: Session, quiz_pk: int) -> QuizKeys:
     question_ids = session.scalars(select(Question.id).where(Question.quiz_id == quiz_pk)).all()
-    texts = session.execute(
-        select(Choice.id, Choice.text).where(Choice.question_id.in_(question_ids))
-    ).all()
-    return QuizKeys(
-        load_answer_keys(session.connection(), question_ids), {row.id: row.text for row in texts}
-    )
+    keys = load_answer_keys(session.connection(), question_ids)
+    texts = {
+        choice_id: text
+        for key in keys.values()
+        for choice_id, text in zip(key.choice_ids, key.choice_texts, strict=True)
+    }
+    return QuizKeys(keys, texts)
 
 
 def players(session: Session, quiz_pk: int) -> Iterator[PlayerExport]:
