@@ -207,7 +207,10 @@ def _normalise_once(text: str, ignore_accents: bool, ignore_trailing_period: boo
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     # neither option ever leaves nothing of a text that was not blank: "." stays "."
     if ignore_accents:
-        folded = unicodedata.normalize("NFKC", _strip_accents(folded)) or folded
+        # "¯" is a space and a combining macron once NFKC has it: without the accent,
+        # only a space would be left
+        stripped = unicodedata.normalize("NFKC", _strip_accents(folded))
+        folded = stripped if stripped.strip() else folded
     folded = " ".join(folded.split())
     if ignore_trailing_period:
         folded = folded.rstrip(". ") or folded

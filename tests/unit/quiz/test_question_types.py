@@ -168,6 +168,9 @@ def test_blank_text_matches_nothing_and_the_options_never_empty_a_text():
     assert normalise(" . ", ignore_trailing_period=True) == "."
     assert normalise("word . .", ignore_trailing_period=True) == "word"
     assert normalise("\u0301", ignore_accents=True) == "\u0301"
+    # a spacing accent: NFKC makes it a space and a combining one
+    assert normalise("\u00af", ignore_accents=True) == "\u0304"
+    assert match_text(TextRules(("\u00af",), 0, True), "\u00af") == "\u00af"
 
 
 @given(st.text(max_size=40), st.booleans(), st.booleans())
