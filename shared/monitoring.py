@@ -33,6 +33,9 @@ EXTRA_DENYLIST = [
 ]
 
 _newrelic_started = False
+# whether init_sentry started Sentry in this process: tag_event runs on every request and
+# task, and asking the SDK for its client there costs more than this flag
+_sentry_started = False
 
 
 def init_sentry(settings: Settings, component: str, **overrides: Any) -> bool:
@@ -40,6 +43,7 @@ def init_sentry(settings: Settings, component: str, **overrides: Any) -> bool:
 
     `overrides` go to sentry_sdk.init as they are (tests pass a capturing transport).
     """
+    global _sentry_started
     if not settings.sentry_dsn:
         return False
     import sentry_sdk
@@ -50,6 +54,7 @@ def init_sentry(settings: Settings, component: str, **overrides: Any) -> bool:
 
     client = sentry_sdk.get_client()
     if client.is_active() and client.options.get("dsn") == settings.sentry_dsn:
+        _sentry_started = True
         return True  # create_app called again in the same process
     integrations: list[Any] = [
         CeleryIntegration(),
@@ -81,6 +86,7 @@ def init_sentry(settings: Settings, component: str, **overrides: Any) -> bool:
     options.update(overrides)
     sentry_sdk.init(**options)
     sentry_sdk.get_global_scope().set_tag("component", component)
+    _sentry_started = True
     return True
 
 
@@ -103,11 +109,11 @@ def scrub_event(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
 
 
 def tag_event(**tags: str | None) -> None:
-    """Tag the events of the current request or task (no-op while Sentry is off)."""
+    """Tag the events of the current request or task (no-op unless Sentry was started)."""
+    if not _sentry_started:
+        return
     import sentry_sdk
 
-    if not sentry_sdk.get_client().is_active():
-        return
     for name, value in tags.items():
         if value:
             sentry_sdk.set_tag(name, value)

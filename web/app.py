@@ -23,7 +23,7 @@ from web import (
     rate_limits,
 )
 from web.api import register_blueprints
-from web.boards import BoardRenderer
+from web.boards import BoardRenderer, SharedReads
 from web.extensions import api
 from web.intake import Intake
 
@@ -66,8 +66,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     rate_limits.init_app(app, settings, resources)
     # the answers a process takes at once: one INSERT, their messages sent together
     app.extensions["quiz.intake"] = Intake(resources, dispatch.enqueue_accepted)
-    # each board version's entries rendered once, for every reader (web/boards.py)
+    # readers of a board share Redis calls and each version's rendering (web/boards.py)
     app.extensions["quiz.boards"] = BoardRenderer()
+    app.extensions["quiz.board_reads"] = SharedReads(settings.redis_socket_timeout_s)
     live.init_app(app, resources, app.extensions["quiz.boards"])
     app.extensions["celery"] = make_celery(settings)
     paths.init_app(app)

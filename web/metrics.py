@@ -68,6 +68,11 @@ REJECTION_REASONS = {
 }
 
 
+# the labelled counter and histogram of each (endpoint, method, status): prometheus_client
+# checks and looks up the label values on every call, and every request makes two
+_request_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(
     endpoint: str | None,
     rule: str | None,
@@ -78,8 +83,15 @@ def observe_request(
 ) -> None:
     """Count one answered request; for a submission, also its outcome."""
     label = rule or UNMATCHED
-    REQUESTS.labels(label, method, str(status)).inc()
-    LATENCY.labels(label, method).observe(seconds)
+    series = _request_series.get((label, method, status))
+    if series is None:
+        series = _request_series[(label, method, status)] = (
+            REQUESTS.labels(label, method, str(status)),
+            LATENCY.labels(label, method),
+        )
+    count, latency = series
+    count.inc()
+    latency.observe(seconds)
     if endpoint == SUBMIT_ENDPOINT and method == "POST":
         if status == 202:
             SUBMISSIONS.labels("accepted", "replayed" if replayed else "new").inc()

@@ -26,6 +26,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # probes and scrapes come every few seconds: logged at DEBUG, counted all the same
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# reads that every phone and screen of a quiz repeats: their successes are logged at
+# DEBUG too (thousands of lines a second that say nothing), counted all the same; a
+# refusal or an error of theirs is logged at INFO like any other request
+POLLED_ENDPOINTS = frozenset({"leaderboard.Leaderboard"})
 
 
 def init_process(settings: Settings) -> None:
@@ -61,27 +65,31 @@ def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = request_id
     started = g.get("request_started")
     seconds = time.perf_counter() - started if started is not None else 0.0
+    endpoint, status = request.endpoint, response.status_code
+    method, path = request.method, request.path
     rule = request.url_rule.rule if request.url_rule is not None else None
     metrics.observe_request(
-        request.endpoint,
+        endpoint,
         rule,
-        request.method,
-        response.status_code,
+        method,
+        status,
         seconds,
         replayed=response.headers.get("Idempotent-Replayed") == "true",
     )
-    level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
-    log.log(
-        level,
-        "request.finished",
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "endpoint": rule or metrics.UNMATCHED,
-            "status": response.status_code,
-            "duration_ms": round(seconds * 1000, 2),
-        },
-    )
+    quiet = path in QUIET_PATHS or (status < 300 and endpoint in POLLED_ENDPOINTS)
+    level = logging.DEBUG if quiet else logging.INFO
+    if log.isEnabledFor(level):
+        log.log(
+            level,
+            "request.finished",
+            extra={
+                "method": method,
+                "path": path,
+                "endpoint": rule or metrics.UNMATCHED,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )
     return response
 
 

@@ -3,14 +3,17 @@
 Every write is an absolute total applied with `ZADD … GT` (totals only grow), so an event
 applied twice or out of order leaves the same board. Each script refuses to work on a
 board that is missing or partial (flushed, evicted): the names hash carries a marker
-field, and the board is intact only when the hash exists and holds one name per member.
-The caller then rebuilds the board from PostgreSQL (shared/leaderboard/rebuild.py).
+field, and the board is intact only when the hash exists and holds one name per member,
+and its version is there (readers keep what they rendered of a version, so a version
+must never start again from 0). The caller then rebuilds the board from PostgreSQL
+(shared/leaderboard/rebuild.py), which sets the version from the clock.
 
 Reads cost O(log N + k): ZREVRANGE, ZREVRANK and ZCOUNT, never a scan of the members.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
@@ -31,7 +34,7 @@ MISSING = -1
 
 _INTACT = """
 local function intact()
-  return redis.call('EXISTS', KEYS[2]) == 1
+  return redis.call('EXISTS', KEYS[2]) == 1 and redis.call('EXISTS', KEYS[3]) == 1
      and redis.call('ZCARD', KEYS[1]) == redis.call('HLEN', KEYS[2]) - 1
 end
 local function keep(ttl)
@@ -90,37 +93,45 @@ return added
 """
 )
 
-# KEYS board, names, version; ARGV limit, member ('' for none), around
-# -> {-1} missing, else {total, version, top, top names, start, greater, mine, mine names}
+# KEYS board, names, version; ARGV limit, around, known version ('' for none), then the
+# members whose rows are asked for -> {-1} missing, else {total, version, fresh, top, top
+# names, then per member {start, greater, rows, names}} (start -1: not on the board);
+# fresh 0: the board is still at the known version and the top is left out (the caller
+# has it)
 _READ = (
     _INTACT
     + """
 if not intact() then return {-1} end
-local limit = tonumber(ARGV[1])
-local top = redis.call('ZREVRANGE', KEYS[1], 0, limit - 1, 'WITHSCORES')
-local top_members = {}
-for i = 1, #top, 2 do top_members[#top_members + 1] = top[i] end
-local top_names = {}
-if #top_members > 0 then top_names = redis.call('HMGET', KEYS[2], unpack(top_members)) end
-local start, greater, mine, mine_names = -1, 0, {}, {}
-if ARGV[2] ~= '' then
-  local position = redis.call('ZREVRANK', KEYS[1], ARGV[2])
+local version = redis.call('GET', KEYS[3]) or '0'
+local fresh, top, top_names = 0, {}, {}
+if version ~= ARGV[3] then
+  fresh = 1
+  top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+  local top_members = {}
+  for i = 1, #top, 2 do top_members[#top_members + 1] = top[i] end
+  if #top_members > 0 then top_names = redis.call('HMGET', KEYS[2], unpack(top_members)) end
+end
+local reply = {redis.call('ZCARD', KEYS[1]), version, fresh, top, top_names}
+local around = tonumber(ARGV[2])
+for m = 4, #ARGV do
+  local row = {-1, 0, {}, {}}
+  local position = redis.call('ZREVRANK', KEYS[1], ARGV[m])
   if position then
-    local around = tonumber(ARGV[3])
-    start = math.max(0, position - around)
-    mine = redis.call('ZREVRANGE', KEYS[1], start, position + around, 'WITHSCORES')
-    greater = redis.call('ZCOUNT', KEYS[1], '(' .. mine[2], '+inf')
+    local start = math.max(0, position - around)
+    local mine = redis.call('ZREVRANGE', KEYS[1], start, position + around, 'WITHSCORES')
     local members = {}
     for i = 1, #mine, 2 do members[#members + 1] = mine[i] end
-    mine_names = redis.call('HMGET', KEYS[2], unpack(members))
+    row = {start, redis.call('ZCOUNT', KEYS[1], '(' .. mine[2], '+inf'), mine,
+           redis.call('HMGET', KEYS[2], unpack(members))}
   end
+  reply[#reply + 1] = row
 end
-local version = redis.call('GET', KEYS[3]) or '0'
-return {redis.call('ZCARD', KEYS[1]), version, top, top_names, start, greater, mine, mine_names}
+return reply
 """
 )
 
-# KEYS board, names; ARGV members -> {-1} missing, else per member {score|false, greater, name}
+# KEYS board, names, version; ARGV members -> {-1} missing, else per member
+# {score|false, greater, name}
 _ROWS = (
     _INTACT
     + """
@@ -183,7 +194,8 @@ class BoardView:
 
     total_participants: int
     version: int
-    entries: list[Entry]
+    # None when the reader said it knew this version: the top was not read again
+    entries: list[Entry] | None
     # the participant's own row and its neighbours; empty when not asked or not on the board
     around: list[Entry]
 
@@ -336,26 +348,58 @@ def read(
     limit: int,
     participant_id: int | None = None,
     around: int = 0,
+    known_version: int | None = None,
 ) -> BoardView | None:
     """The top `limit` entries and, for `participant_id`, its row with `around` neighbours
-    on each side; None when the board is missing."""
-    member = member_of(participant_id) if participant_id is not None else ""
-    reply = _run(client, _READ, 3, *_keys(quiz_code), limit, member, around)
+    on each side; None when the board is missing.
+
+    A reader that keeps the top of a version it read before passes that `known_version`:
+    while the board is still at it, the top is not read again (`entries` is None).
+    """
+    wanted = [participant_id] if participant_id is not None else []
+    found = read_for(client, quiz_code, limit, wanted, around, known_version)
+    if found is None:
+        return None
+    view, rows = found
+    if participant_id is None:
+        return view
+    return dataclasses.replace(view, around=rows.get(participant_id, []))
+
+
+def read_for(
+    client: redis.Redis,
+    quiz_code: str,
+    limit: int,
+    participant_ids: Sequence[int],
+    around: int = 0,
+    known_version: int | None = None,
+) -> tuple[BoardView, dict[int, list[Entry]]] | None:
+    """One consistent read for several readers: the board (as read() gives it, `around`
+    empty) and each participant's row with its neighbours, for those on the board; None
+    when the board is missing."""
+    known = "" if known_version is None else known_version
+    members = [member_of(p) for p in participant_ids]
+    reply = _run(client, _READ, 3, *_keys(quiz_code), limit, around, known, *members)
     if int(reply[0]) == MISSING:
         return None
-    total, version, top, top_names, start, greater, mine, mine_names = reply
-    top_members, top_scores = _pairs(top)
-    entries = entries_of(top_members, top_scores, list(top_names), 0, 0)
-    around_entries: list[Entry] = []
-    if int(start) >= 0:
-        members, scores = _pairs(mine)
-        around_entries = entries_of(members, scores, list(mine_names), int(greater), int(start))
-    return BoardView(
-        total_participants=int(total),
-        version=int(version),
-        entries=entries,
-        around=around_entries,
+    total, version, fresh, top, top_names = reply[:5]
+    entries = None
+    if fresh:
+        top_members, top_scores = _pairs(top)
+        entries = entries_of(top_members, top_scores, list(top_names), 0, 0)
+    rows: dict[int, list[Entry]] = {}
+    for participant_id, (start, greater, mine, names) in zip(
+        participant_ids, reply[5:], strict=True
+    ):
+        if int(start) >= 0:
+            neighbours, scores = _pairs(mine)
+            rows[participant_id] = entries_of(
+                neighbours, scores, list(names), int(greater), int(start)
+            )
+    view = BoardView(
+        total_participants=int(total), version=int(version), entries=entries, around=[]
     )
+    return view, rows
 
 
 def rows(
@@ -367,8 +411,7 @@ def rows(
     """
     if not participant_ids:
         return {}
-    keys = _keys(quiz_code)[:2]
-    reply = _run(client, _ROWS, 2, *keys, *(member_of(p) for p in participant_ids))
+    reply = _run(client, _ROWS, 3, *_keys(quiz_code), *(member_of(p) for p in participant_ids))
     if reply and reply[0] == MISSING:
         return None
     found: dict[int, Entry] = {}
@@ -385,13 +428,13 @@ def rows(
 
 
 def is_intact(client: redis.Redis, quiz_code: str) -> bool:
-    board, names, _ = _keys(quiz_code)
+    board, names, version = _keys(quiz_code)
     with client.pipeline(transaction=True) as pipe:
-        pipe.exists(names)
+        pipe.exists(names, version)
         pipe.zcard(board)
         pipe.hlen(names)
         exists, size, named = pipe.execute()
-    return bool(exists) and size == named - 1
+    return bool(exists == 2 and size == named - 1)
 
 
 def replace(client: redis.Redis, quiz_code: str, standings: Iterable[Standing], token: str) -> int:

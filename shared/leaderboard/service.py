@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 import redis.exceptions
@@ -73,38 +73,55 @@ def read_board(
     return view
 
 
+class ReadBoard(Protocol):
+    """board.read, or a reader that shares its Redis calls (web/boards.py)."""
+
+    def __call__(
+        self,
+        client: redis.Redis,
+        quiz_code: str,
+        limit: int,
+        participant_id: int | None = None,
+        around: int = 0,
+        known_version: int | None = None,
+    ) -> board.BoardView | None: ...
+
+
 def leaderboard_of(
     client: redis.Redis,
-    session: Session,
+    session: Callable[[], Session],
     quiz_code: str,
     limit: int,
     participant_id: int | None = None,
+    known_version: int | None = None,
+    read: ReadBoard = board.read,
 ) -> tuple[board.BoardView, Entry | None]:
     """Top `limit` entries, and with `participant_id` its row (`me`) and neighbours.
 
-    One Redis call when the board is there (a board exists only for a quiz PostgreSQL
-    knows); otherwise the quiz is looked up, and its board rebuilt or the participant
-    put on it.
+    One Redis call (`read`) when the board is there (a board exists only for a quiz
+    PostgreSQL knows), and no PostgreSQL session opened: `session` is asked for one only
+    when the quiz is looked up, and its board rebuilt or the participant put on it. With
+    `known_version`, a board still at that version comes without its top (board.read).
 
     :raises NotFound: no quiz has this code
     :raises InvalidInput: `participant_id` does not play in this quiz
     """
     code = normalize_code(quiz_code)
-    view = board.read(client, code, limit, participant_id, AROUND_ME)
+    view = read(client, code, limit, participant_id, AROUND_ME, known_version)
     if view is not None and (participant_id is None or view.row_of(participant_id)):
         return view, view.row_of(participant_id) if participant_id is not None else None
     # the quiz state cached in Redis says whether the quiz exists, without PostgreSQL: a
     # burst of new streams on a board not built yet must not queue for the database pool
-    state = load_quiz_state(client, session, code)
+    state = load_quiz_state(client, session(), code)
     if state is None:
         raise NotFound(f"quiz {quiz_code!r} does not exist")
-    view = read_board(client, session, code, limit, participant_id)
+    view = read_board(client, session(), code, limit, participant_id)
     me = view.row_of(participant_id) if participant_id is not None else None
     if participant_id is not None and me is None:
-        standing = _standing(session, state.quiz_pk, participant_id)
+        standing = _standing(session(), state.quiz_pk, participant_id)
         # joined while Redis was unreachable: put them on the board now
         board.merge(client, code, [standing])
-        view = read_board(client, session, code, limit, participant_id)
+        view = read_board(client, session(), code, limit, participant_id)
         me = view.row_of(participant_id)
     return view, me
 

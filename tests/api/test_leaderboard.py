@@ -147,6 +147,23 @@ def test_me_and_my_neighbours(app, client):
     assert [e["display_name"] for e in top["around_me"]] == ["P0", "P1", "P2"]
 
 
+def test_each_read_answers_the_board_as_it_stands_though_the_process_keeps_its_top(app, client):
+    quiz = create_quiz(client)
+    ann, bob = (join(client, quiz["quiz_id"], name) for name in ("Ann", "Bob"))
+    first = leaderboard(client, quiz["quiz_id"]).json
+    # unchanged: the same board, from the top this process rendered
+    assert leaderboard(client, quiz["quiz_id"]).json == first
+    give(app, quiz["quiz_id"], bob, 967)
+    moved = leaderboard(client, quiz["quiz_id"]).json
+    assert moved["version"] > first["version"]
+    assert rows(moved) == [(1, "Bob", 967), (2, "Ann", 0)]
+    mine = leaderboard(client, quiz["quiz_id"], participant_id=ann["participant_id"]).json
+    assert rows(mine) == rows(moved) and mine["me"]["rank"] == 2
+    cy = join(client, quiz["quiz_id"], "Cy")
+    joined = leaderboard(client, quiz["quiz_id"], participant_id=cy["participant_id"]).json
+    assert joined["total_participants"] == 3 and joined["me"]["display_name"] == "Cy"
+
+
 def test_a_player_missing_from_the_board_is_put_back_from_the_database(app, client):
     """Joined while Redis was unreachable: the first read with their id adds them."""
     quiz = create_quiz(client)

@@ -154,6 +154,26 @@ def test_metrics_count_requests_per_endpoint_and_status(client):
     assert "NOPE01" not in response.get_data(as_text=True)
 
 
+def test_board_reads_are_logged_only_when_they_fail_and_counted_all_the_same(client, capsys):
+    """A class polls the board: thousands of lines a second that say nothing (at DEBUG)."""
+    code = create_quiz(client)["quiz_id"]
+    rule = "/api/v1/quizzes/<join_code:quiz_id>/leaderboard"
+    before = sample(client, "quiz_http_requests_total", endpoint=rule, method="GET", status="200")
+    capsys.readouterr()
+    for _ in range(3):
+        assert client.get(f"/api/v1/quizzes/{code}/leaderboard").status_code == 200
+    assert client.get("/api/v1/quizzes/NOPE01/leaderboard").status_code == 404
+    assert client.get(f"/api/v1/quizzes/{code}/leaderboard?limit=0").status_code == 422
+    logged = [
+        line["status"]
+        for line in log_lines(capsys.readouterr().out)
+        if line["message"] == "request.finished"
+    ]
+    assert logged == [404, 422]
+    after = sample(client, "quiz_http_requests_total", endpoint=rule, method="GET", status="200")
+    assert after - before == 3
+
+
 def test_metrics_count_submissions_accepted_and_rejected_by_reason(client, game):
     code, first, second, ann = game
     choice = first["choices"][0]["choice_id"]

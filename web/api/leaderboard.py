@@ -12,6 +12,8 @@ from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from shared.codes import normalize_code
 from shared.leaderboard import service as leaderboard
+from shared.leaderboard.board import BoardView
+from shared.leaderboard.ranking import Entry
 from shared.quiz import results
 from web import live, rate_limits
 from web.api.responses import BACKING, shared_errors
@@ -23,7 +25,7 @@ from web.api.schemas import (
     StreamEventSchema,
     StreamHeadersSchema,
 )
-from web.boards import BoardRenderer
+from web.boards import BoardRenderer, RenderedTop
 from web.db import get_session, resources
 
 # how long a client refused by a stream cap should wait before trying again
@@ -42,6 +44,24 @@ blp = Blueprint(
 
 def renderer() -> BoardRenderer:
     return current_app.extensions["quiz.boards"]
+
+
+def read_leaderboard(
+    code: str, limit: int, participant_id: int | None
+) -> tuple[BoardView, Entry | None, RenderedTop | None]:
+    """The board with `me`, read in a Redis call shared with the readers who arrive with
+    this one, and the top this process kept of it (web/boards.py)."""
+    kept = renderer().kept(code, limit)
+    view, me = leaderboard.leaderboard_of(
+        resources().redis,
+        get_session,
+        code,
+        limit,
+        participant_id,
+        kept.version if kept is not None else None,
+        read=current_app.extensions["quiz.board_reads"].read,
+    )
+    return view, me, kept
 
 
 def connect_stream(
@@ -100,11 +120,9 @@ class Leaderboard(MethodView):
                 limit,
                 participant_id,
             )
-        view, me = leaderboard.leaderboard_of(
-            resources().redis, get_session(), code, limit, participant_id
-        )
+        view, me, kept = read_leaderboard(code, limit, participant_id)
         around = view.around if me is not None else None
-        body = renderer().board(code, view, limit, me, around)
+        body = renderer().board(code, view, limit, me, around, kept)
         return Response(body, mimetype="application/json")
 
 
@@ -161,15 +179,13 @@ class LeaderboardStream(MethodView):
         live_hub.wait_subscribed(resources().settings.redis_socket_timeout_s)
         try:
             with live_hub.snapshot_slot(resources().settings.redis_socket_timeout_s):
-                view, me = leaderboard.leaderboard_of(
-                    resources().redis, get_session(), code, limit, participant_id
-                )
+                view, me, kept = read_leaderboard(code, limit, participant_id)
         except BaseException:
             live_hub.disconnect(client)
             raise
         first = ""
         if (headers.get("last_event_id") or "").strip() != str(view.version):
-            payload = renderer().board(code, view, limit, me)
+            payload = renderer().board(code, view, limit, me, kept=kept)
             first = live.sse_chunk(payload, "leaderboard", view.version)
         client.saw(view.version)
         return Response(

@@ -168,8 +168,10 @@ def test_rows_give_each_participant_s_rank(redis_client, session_factory, quiz):
         lambda code: [redis_keys.leaderboard(code), redis_keys.leaderboard_names(code)],
         lambda code: [redis_keys.leaderboard(code)],
         lambda code: [redis_keys.leaderboard_names(code)],
+        # readers keep what they rendered of a version: a version must never restart at 0
+        lambda code: [redis_keys.leaderboard_version(code)],
     ],
-    ids=["flushed", "board evicted", "names evicted"],
+    ids=["flushed", "board evicted", "names evicted", "version evicted"],
 )
 def test_an_event_for_a_lost_board_rebuilds_it_whole(
     session, redis_client, session_factory, quiz, lose
@@ -181,6 +183,44 @@ def test_an_event_for_a_lost_board_rebuilds_it_whole(
     assert board.read(redis_client, code, 10) is None
     assert apply(redis_client, session_factory, event(code, ids["Dee"], "Dee", 967)) is True
     assert scores_of(whole_board(redis_client, code)) == database_board(session, code)
+
+
+def test_a_reader_who_knows_the_version_gets_the_top_again_only_once_it_moved(
+    redis_client, session_factory, quiz
+):
+    code, ids = quiz
+    first = board.read(redis_client, code, 3)
+    same = board.read(redis_client, code, 3, ids["Cy"], around=1, known_version=first.version)
+    assert (same.version, same.total_participants, same.entries) == (first.version, 5, None)
+    # the reader's own rows come all the same
+    assert [e.display_name for e in same.around] == ["Bob", "Cy", "Dee"]
+    apply(redis_client, session_factory, event(code, ids["Eve"], "Eve", 500))
+    moved = board.read(redis_client, code, 3, known_version=first.version)
+    assert moved.version > first.version
+    assert [(e.display_name, e.score) for e in moved.entries] == [
+        ("Eve", 500),
+        ("Ann", 0),
+        ("Bob", 0),
+    ]
+
+
+def test_one_read_for_several_readers_gives_each_what_a_read_of_its_own_gives(
+    session, redis_client
+):
+    names = [f"P{n:02d}" for n in range(30)]
+    code, ids = make_quiz(session, names)
+    rng = random.Random(5)
+    for name in names:
+        set_total(session, ids[name], rng.choice([0, 100, 200, 300]))
+    rebuild_board(session, redis_client, code)
+    readers = [ids[name] for name in names[::4]] + [10**12]  # the last is on no board
+    view, rows = board.read_for(redis_client, code, 5, readers, around=2)
+    for participant_id in readers:
+        own = board.read(redis_client, code, 5, participant_id, around=2)
+        assert (view.version, view.total_participants) == (own.version, own.total_participants)
+        assert view.entries == own.entries
+        assert rows.get(participant_id, []) == own.around
+    assert 10**12 not in rows
 
 
 def test_a_board_with_a_member_missing_its_name_is_not_used(redis_client, quiz):
