@@ -113,15 +113,15 @@ class BoardRenderer:
     ) -> str:
         """The board as GET …/leaderboard answers it (and as a stream event carries it)."""
         text = self.top(quiz_code, view, limit, kept).text
-        if me is None and around_me is None:
-            return text + "}"
-        parts = [text]
+        own: dict[str, Any] = {}
         if me is not None:
-            parts.append(f',"me":{_json(entry_dict(me))}')
+            own["me"] = entry_dict(me)
         if around_me is not None:
-            parts.append(f',"around_me":{_json([entry_dict(e) for e in around_me])}')
-        parts.append("}")
-        return "".join(parts)
+            own["around_me"] = [entry_dict(e) for e in around_me]
+        if not own:
+            return text + "}"
+        # the reader's own fields in one encoding: `{"me":…}` without its opening brace
+        return f"{text},{_json(own)[1:]}"
 
 
 # (board, limit, around, known version): the readers one Redis call can serve together

@@ -25,8 +25,10 @@ LIVE_PAGES_POLICY = "; ".join(
 
 
 def _common(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # no view sets these: set, not setdefault, whose test for a header absent raises and
+    # catches an exception inside werkzeug on every response
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

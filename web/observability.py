@@ -23,6 +23,7 @@ from web import metrics
 log = logging.getLogger("web.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # probes and scrapes come every few seconds: logged at DEBUG, counted all the same
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -54,7 +55,8 @@ def request_id_from(header: str | None) -> str:
 
 
 def _start_request() -> None:
-    g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+    # from the WSGI environ: the headers' get raises and catches inside werkzeug when absent
+    g.request_id = request_id_from(request.environ.get(REQUEST_ID_ENVIRON))
     g.request_started = time.perf_counter()
     g.log_context = quiz_logging.bind(request_id=g.request_id)
     tag_event(request_id=g.request_id)
@@ -74,7 +76,8 @@ def _finish_request(response: Response) -> Response:
         method,
         status,
         seconds,
-        replayed=response.headers.get("Idempotent-Replayed") == "true",
+        replayed=endpoint == metrics.SUBMIT_ENDPOINT
+        and response.headers.get("Idempotent-Replayed") == "true",
     )
     quiet = path in QUIET_PATHS or (status < 300 and endpoint in POLLED_ENDPOINTS)
     level = logging.DEBUG if quiet else logging.INFO
