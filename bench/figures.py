@@ -66,6 +66,16 @@ def cpu_per_answer_ms(cpu_s_by_kind: Mapping[str, float], answers: int) -> dict[
     return per
 
 
+def beyond_idle(
+    cpu_s_by_kind: Mapping[str, float], idle_per_s: Mapping[str, float], wall_s: float
+) -> dict[str, float]:
+    """CPU seconds of a phase less what the idle stack burns in as long (never below 0)."""
+    return {
+        kind: max(0.0, seconds - idle_per_s.get(kind, 0.0) * wall_s)
+        for kind, seconds in cpu_s_by_kind.items()
+    }
+
+
 def within(a: float, b: float, fraction: float) -> bool:
     """Whether a and b differ by at most `fraction` of the smaller one."""
     low, high = sorted((a, b))

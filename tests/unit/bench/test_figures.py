@@ -50,6 +50,16 @@ def test_cpu_per_answer_sums_the_kinds():
         figures.cpu_per_answer_ms({"web": 1.0}, 0)
 
 
+def test_cpu_beyond_idle_takes_off_what_the_idle_stack_burns_in_as_long():
+    cpu = {"web": 3.0, "beat": 0.05, "postgres": 1.0}
+    idle = {"beat": 0.01, "postgres": 0.02}
+    assert figures.beyond_idle(cpu, idle, wall_s=10.0) == {
+        "web": 3.0,
+        "beat": 0.0,  # never below nothing
+        "postgres": pytest.approx(0.8),
+    }
+
+
 def test_within_compares_against_the_smaller_figure():
     assert figures.within(1.0, 1.2, 0.2)
     assert figures.within(1.2, 1.0, 0.2)
