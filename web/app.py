@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import Any
+
 from flask import Flask
 
 from shared.celery import make_celery
@@ -30,10 +35,36 @@ from web.intake import Intake
 MAX_BODY_BYTES = 16 * 1024
 
 
+class QuizFlask(Flask):
+    """Flask that remembers which of its functions are coroutine functions.
+
+    flask-smorest's decorators each ask ensure_sync of the function they wrap on every
+    call: fourteen inspect.iscoroutinefunction tests for one leaderboard read, the same
+    answer each time. Flask documents ensure_sync as the method to override; functions
+    are remembered weakly, a bound method by the function it binds.
+    """
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._plain: weakref.WeakKeyDictionary[Callable[..., Any], bool] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        key = getattr(func, "__func__", func)
+        try:
+            plain = self._plain[key]
+        except KeyError:
+            plain = self._plain[key] = not inspect.iscoroutinefunction(func)
+        except TypeError:  # not weakly referable (a builtin): asked every time
+            return super().ensure_sync(func)
+        return func if plain else self.async_to_sync(func)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     observability.init_process(settings)  # logs, Sentry, New Relic: before any view exists
-    app = Flask(__name__)
+    app = QuizFlask(__name__)
     observability.init_app(app)  # request ids, request log lines, /metrics
     # no SECRET_KEY: Flask's cookie session is unused (participant tokens are signed with
     # the settings' secret, shared/tokens.py), so no request opens a signed session

@@ -23,7 +23,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -190,7 +190,8 @@ class SharedReads:
         view, rows = shared.found
         if participant_id is None:
             return view
-        return replace(view, around=rows.get(participant_id, []))
+        neighbours = rows.get(participant_id, [])
+        return BoardView(view.total_participants, view.version, view.entries, neighbours)
 
     def _run(self, key: ReadKey, shared: _Read, client: redis.Redis) -> None:
         following: _Read | None = None
