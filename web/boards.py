@@ -185,13 +185,7 @@ class SharedReads:
             shared.done.wait()
         if shared.error is not None:
             raise shared.error
-        if shared.found is None:
-            return None
-        view, rows = shared.found
-        if participant_id is None:
-            return view
-        neighbours = rows.get(participant_id, [])
-        return BoardView(view.total_participants, view.version, view.entries, neighbours)
+        return board.view_of(shared.found, participant_id)
 
     def _run(self, key: ReadKey, shared: _Read, client: redis.Redis) -> None:
         following: _Read | None = None

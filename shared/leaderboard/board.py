@@ -13,7 +13,6 @@ Reads cost O(log N + k): ZREVRANGE, ZREVRANK and ZCOUNT, never a scan of the mem
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
@@ -357,13 +356,23 @@ def read(
     while the board is still at it, the top is not read again (`entries` is None).
     """
     wanted = [participant_id] if participant_id is not None else []
-    found = read_for(client, quiz_code, limit, wanted, around, known_version)
+    return view_of(
+        read_for(client, quiz_code, limit, wanted, around, known_version), participant_id
+    )
+
+
+def view_of(
+    found: tuple[BoardView, dict[int, list[Entry]]] | None, participant_id: int | None
+) -> BoardView | None:
+    """One reader's view in what read_for found: the board, with that reader's rows."""
     if found is None:
         return None
     view, rows = found
     if participant_id is None:
         return view
-    return dataclasses.replace(view, around=rows.get(participant_id, []))
+    # built whole, not with dataclasses.replace: every leaderboard read passes here
+    neighbours = rows.get(participant_id, [])
+    return BoardView(view.total_participants, view.version, view.entries, neighbours)
 
 
 def read_for(

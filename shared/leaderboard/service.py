@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 import redis.exceptions
@@ -73,18 +73,9 @@ def read_board(
     return view
 
 
-class ReadBoard(Protocol):
-    """board.read, or a reader that shares its Redis calls (web/boards.py)."""
-
-    def __call__(
-        self,
-        client: redis.Redis,
-        quiz_code: str,
-        limit: int,
-        participant_id: int | None = None,
-        around: int = 0,
-        known_version: int | None = None,
-    ) -> board.BoardView | None: ...
+# board.read, or a reader that shares its Redis calls (web/boards.py): client, quiz
+# code, limit, participant id, around, known version
+ReadBoard = Callable[[redis.Redis, str, int, int | None, int, int | None], board.BoardView | None]
 
 
 def leaderboard_of(
